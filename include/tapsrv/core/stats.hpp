@@ -1,0 +1,86 @@
+// Counters: every frame we drop is counted once, by reason; every frame we send is counted too.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace tapsrv {
+
+/// Why an input (or a queued output) was dropped. Names are stable: tests and scripts grep them.
+enum class Drop : std::uint8_t {
+  EthTruncated,
+  EthNotForUs,
+  EthUnsupportedType,
+  ArpMalformed,
+  ArpNotForUs,
+  ArpUnsupportedOp,
+  ArpQueueFull,
+  ArpUnresolved,
+  ArpConflict,
+  Ipv4Truncated,
+  Ipv4BadVersion,
+  Ipv4BadHeaderLen,
+  Ipv4BadTotalLen,
+  Ipv4BadChecksum,
+  Ipv4BadSource,
+  Ipv4NotForUs,
+  Ipv4Fragment,
+  Ipv4UnknownProtocol,
+  Ipv4NoRoute,
+  Ipv4TooBig,
+  IcmpTruncated,
+  IcmpBadChecksum,
+  IcmpUnhandledType,
+  TcpNoListener,
+  UdpNoListener,
+  TxError,
+  InternalBug,
+  kCount
+};
+
+/// Things that happened, as opposed to things refused.
+enum class Counter : std::uint8_t {
+  RxFrames,
+  RxBytes,
+  TxFrames,
+  TxBytes,
+  ArpRequestsAnswered,
+  ArpRequestsSent,
+  ArpGratuitousSent,
+  ArpLearned,
+  IcmpEchoReplies,
+  IcmpErrorsSent,
+  IcmpErrorsRateLimited,
+  kCount
+};
+
+/// snake_case name of a drop reason, e.g. "ipv4_bad_checksum".
+std::string_view name(Drop d) noexcept;
+/// snake_case name of a counter, e.g. "rx_frames".
+std::string_view name(Counter c) noexcept;
+
+/// Plain counters, owned by the stack's owner; single-threaded.
+class Stats {
+ public:
+  static constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::kCount);
+  static constexpr std::size_t kCounterCount = static_cast<std::size_t>(Counter::kCount);
+
+  void count(Drop d) noexcept { ++drops_[static_cast<std::size_t>(d)]; }
+  void add(Counter c, std::uint64_t n = 1) noexcept { counters_[static_cast<std::size_t>(c)] += n; }
+
+  [[nodiscard]] std::uint64_t get(Drop d) const noexcept {
+    return drops_[static_cast<std::size_t>(d)];
+  }
+  [[nodiscard]] std::uint64_t get(Counter c) const noexcept {
+    return counters_[static_cast<std::size_t>(c)];
+  }
+  [[nodiscard]] std::uint64_t total_drops() const noexcept;
+
+ private:
+  std::array<std::uint64_t, kDropCount> drops_{};
+  std::array<std::uint64_t, kCounterCount> counters_{};
+};
+
+}  // namespace tapsrv

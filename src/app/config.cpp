@@ -1,0 +1,212 @@
+#include "app/config.hpp"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <charconv>
+#include <set>
+
+namespace tapsrv::app {
+namespace {
+
+using wire::Ipv4Addr;
+using wire::Ipv4Subnet;
+
+std::string text_of(Ipv4Addr a) { return std::string{wire::to_text(a).view()}; }
+
+template <class T>
+std::optional<T> parse_number(std::string_view s) {
+  T v{};
+  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  if (ec != std::errc{} || end != s.data() + s.size() || s.empty()) { return std::nullopt; }
+  return v;
+}
+
+// An address a host may own: not 0/8, loopback, multicast, class E or the limited broadcast.
+std::optional<ConfigError> check_unicast(std::string_view option, Ipv4Addr a) {
+  if ((a.value >> 24) == 0 || a.is_loopback() || a.is_multicast() || (a.value >> 28) == 0xf) {
+    return "invalid " + std::string{option} + " '" + text_of(a) + "': not a unicast host address";
+  }
+  return std::nullopt;
+}
+
+std::optional<ConfigError> check_host_in_subnet(std::string_view option, Ipv4Addr a,
+                                                const Ipv4Subnet& net) {
+  const std::string where = text_of(net.network()) + "/" + std::to_string(net.prefix_len);
+  if (!net.contains(a)) {
+    return "invalid " + std::string{option} + " '" + text_of(a) + "': outside " + where;
+  }
+  if (net.prefix_len < 31 && (a == net.network() || a == net.broadcast())) {
+    return "invalid " + std::string{option} + " '" + text_of(a) +
+           "': network or broadcast address of " + where;
+  }
+  return std::nullopt;
+}
+
+std::optional<PortSpec> parse_port_spec(std::string_view s) {
+  static constexpr std::pair<std::string_view, Service> kServices[] = {
+      {"echo", Service::Echo},
+      {"discard", Service::Discard},
+      {"chargen", Service::Chargen},
+      {"http", Service::Http}};
+  PortSpec spec;
+  const auto colon = s.find(':');
+  const auto port = parse_number<std::uint16_t>(s.substr(0, colon));
+  if (!port || *port == 0) { return std::nullopt; }
+  spec.port = *port;
+  if (colon == std::string_view::npos) { return spec; }
+  const auto name = s.substr(colon + 1);
+  const auto it = std::find_if(std::begin(kServices), std::end(kServices),
+                               [name](const auto& e) { return e.first == name; });
+  if (it == std::end(kServices)) { return std::nullopt; }
+  spec.service = it->second;
+  return spec;
+}
+
+bool is_valid_ifname(std::string_view n) {
+  // The kernel's dev_valid_name(): 1..15 bytes, not "." or "..", no '/', ':' or white space.
+  return !n.empty() && n.size() < 16 && n != "." && n != ".." &&
+         std::none_of(n.begin(), n.end(), [](char c) {
+           return c == '/' || c == ':' || c == ' ' || c == '\t' || c == '\n' || c == '\0';
+         });
+}
+
+// The default host side: the subnet's first host, or its second when that is ours.
+std::optional<Ipv4Subnet> default_host_address(const Ipv4Subnet& net) {
+  if (net.prefix_len >= 32) { return std::nullopt; }
+  const std::uint32_t first = net.prefix_len == 31 ? net.network().value : net.network().value + 1;
+  const Ipv4Addr host{net.addr.value == first ? first + 1 : first};
+  return Ipv4Subnet{host, net.prefix_len};
+}
+
+}  // namespace
+
+std::optional<Ipv4Addr> parse_ipv4(std::string_view text) {
+  in_addr a{};
+  if (text.size() > 15 || inet_pton(AF_INET, std::string{text}.c_str(), &a) != 1) {
+    return std::nullopt;
+  }
+  return Ipv4Addr{ntohl(a.s_addr)};
+}
+
+std::optional<Ipv4Subnet> parse_ipv4_subnet(std::string_view text, std::uint8_t default_prefix) {
+  const auto slash = text.find('/');
+  const auto addr = parse_ipv4(text.substr(0, slash));
+  if (!addr) { return std::nullopt; }
+  if (slash == std::string_view::npos) { return Ipv4Subnet{*addr, default_prefix}; }
+  const auto len = parse_number<std::uint8_t>(text.substr(slash + 1));
+  if (!len || *len > 32) { return std::nullopt; }
+  return Ipv4Subnet{*addr, *len};
+}
+
+std::optional<wire::MacAddr> parse_mac(std::string_view text) {
+  if (text.size() != 17) { return std::nullopt; }
+  wire::MacAddr mac;
+  for (std::size_t i = 0; i < 6; ++i) {
+    const auto pair = text.substr(i * 3, 2);
+    if (i < 5 && text[i * 3 + 2] != ':' && text[i * 3 + 2] != '-') { return std::nullopt; }
+    unsigned v = 0;
+    const auto [end, ec] = std::from_chars(pair.data(), pair.data() + 2, v, 16);
+    if (ec != std::errc{} || end != pair.data() + 2) { return std::nullopt; }
+    mac.octets[i] = static_cast<std::byte>(v);
+  }
+  return mac;
+}
+
+wire::MacAddr mac_for(Ipv4Addr ip) noexcept {
+  wire::MacAddr m;
+  m.octets = {std::byte{0x02}, std::byte{0x00}, static_cast<std::byte>(ip.value >> 24),
+              static_cast<std::byte>(ip.value >> 16), static_cast<std::byte>(ip.value >> 8),
+              static_cast<std::byte>(ip.value)};
+  return m;
+}
+
+Expected<Config, ConfigError> make_config(const Options& o) {
+  Config c;
+  const auto address = parse_ipv4_subnet(o.ip, 24);
+  if (!address) {
+    return "invalid --ip '" + o.ip + "': expected an IPv4 address with an optional /prefix (0-32)";
+  }
+  c.address = *address;
+  if (auto err = check_unicast("--ip", c.address.addr)) { return *err; }
+  if (auto err = check_host_in_subnet("--ip", c.address.addr, c.address)) { return *err; }
+
+  if (!is_valid_ifname(o.ifname)) {
+    return "invalid --ifname '" + o.ifname + "': 1 to 15 characters, no '/', ':' or spaces";
+  }
+  c.ifname = o.ifname;
+
+  if (o.mac) {
+    const auto mac = parse_mac(*o.mac);
+    if (!mac) { return "invalid --mac '" + *o.mac + "': expected six hex pairs like 02:00:0a:00:00:02"; }
+    if (mac->is_multicast() || mac->is_zero()) {
+      return "invalid --mac '" + *o.mac + "': must be a unicast address";
+    }
+    c.mac = *mac;
+  } else {
+    c.mac = mac_for(c.address.addr);
+  }
+
+  const std::uint32_t mtu = o.mtu.value_or(1500);
+  if (mtu < 68 || mtu > 65521) {
+    return "invalid --mtu " + std::to_string(mtu) + ": must be between 68 and 65521";
+  }
+  c.mtu = static_cast<std::uint16_t>(mtu);
+
+  c.no_config = o.no_config;
+  if (o.no_config && (o.bridge || o.host_ip || o.mtu)) {
+    return ConfigError{
+        "--no-config uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "
+        "--mtu"};
+  }
+  if (o.bridge && o.host_ip) {
+    return ConfigError{
+        "--bridge and --host-ip exclude each other: in bridge mode the host has no address on "
+        "the TAP"};
+  }
+  c.bridge = o.bridge;
+  if (o.host_ip) {
+    const auto host = parse_ipv4_subnet(*o.host_ip, c.address.prefix_len);
+    if (!host) { return "invalid --host-ip '" + *o.host_ip + "': expected an IPv4 address"; }
+    if (auto err = check_host_in_subnet("--host-ip", host->addr, c.address)) { return *err; }
+    if (host->addr == c.address.addr) {
+      return "invalid --host-ip '" + *o.host_ip + "': that is tapsrv's own address";
+    }
+    c.host_address = Ipv4Subnet{host->addr, c.address.prefix_len};
+  } else if (!o.no_host_ip && !o.bridge && !o.no_config) {
+    c.host_address = default_host_address(c.address);
+    if (!c.host_address) {
+      return "--ip " + o.ip + " leaves no address for the host side; give --host-ip or "
+             "--no-host-ip";
+    }
+  }
+
+  if (o.gateway) {
+    const auto gw = parse_ipv4(*o.gateway);
+    if (!gw) { return "invalid --gateway '" + *o.gateway + "': expected an IPv4 address"; }
+    if (auto err = check_host_in_subnet("--gateway", *gw, c.address)) { return *err; }
+    if (*gw == c.address.addr) {
+      return "invalid --gateway '" + *o.gateway + "': that is tapsrv's own address";
+    }
+    c.gateway = *gw;
+  }
+
+  std::set<std::uint16_t> seen;
+  for (const auto& p : o.ports) {
+    const auto spec = parse_port_spec(p);
+    if (!spec) {
+      return "invalid --port '" + p + "': expected PORT[:SERVICE], PORT 1-65535, SERVICE one of "
+             "echo, discard, chargen, http";
+    }
+    if (!seen.insert(spec->port).second) {
+      return "invalid --port '" + p + "': port " + std::to_string(spec->port) + " given twice";
+    }
+    c.ports.push_back(*spec);
+  }
+
+  c.pcap = o.pcap;
+  c.log_level = o.log_level;
+  return c;
+}
+
+}  // namespace tapsrv::app

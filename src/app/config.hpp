@@ -1,0 +1,67 @@
+// `tapsrv up` options, as typed (Options) and as validated (Config).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tapsrv/core/expected.hpp"
+#include "tapsrv/wire/addresses.hpp"
+
+namespace tapsrv::app {
+
+/// What the command line said, unvalidated; defaults are those of the README.
+struct Options {
+  std::string ip = "10.0.0.2/24";
+  std::string ifname = "tapsrv0";
+  std::optional<std::string> mac;
+  std::optional<std::uint32_t> mtu;  // 1500, or with --no-config the TAP's own
+  std::optional<std::string> host_ip;
+  bool no_host_ip = false;
+  std::optional<std::string> bridge;
+  std::optional<std::string> gateway;
+  bool no_config = false;
+  std::vector<std::string> ports{"3333"};
+  std::optional<std::string> pcap;
+  std::string log_level = "info";
+};
+
+enum class Service : std::uint8_t { Echo, Discard, Chargen, Http };
+
+struct PortSpec {
+  std::uint16_t port = 0;
+  Service service = Service::Echo;
+};
+
+/// A consistent configuration: every address parsed, every combination checked.
+struct Config {
+  std::string ifname;
+  wire::MacAddr mac{};
+  wire::Ipv4Subnet address{};
+  std::optional<wire::Ipv4Subnet> host_address;  // given to the kernel's side of the TAP
+  std::optional<std::string> bridge;
+  std::optional<wire::Ipv4Addr> gateway;
+  std::uint16_t mtu = 1500;  // with --no-config, replaced by the TAP's own at start-up
+  bool no_config = false;
+  std::vector<PortSpec> ports;
+  std::optional<std::string> pcap;
+  std::string log_level;
+};
+
+/// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".
+using ConfigError = std::string;
+
+[[nodiscard]] std::optional<wire::Ipv4Addr> parse_ipv4(std::string_view text);
+/// "a.b.c.d" or "a.b.c.d/len"; a missing prefix means `default_prefix`.
+[[nodiscard]] std::optional<wire::Ipv4Subnet> parse_ipv4_subnet(std::string_view text,
+                                                                std::uint8_t default_prefix);
+/// "02:00:0a:00:00:02" (':' or '-' separated, any case).
+[[nodiscard]] std::optional<wire::MacAddr> parse_mac(std::string_view text);
+/// The locally administered unicast MAC 02:00:a:b:c:d for address a.b.c.d.
+[[nodiscard]] wire::MacAddr mac_for(wire::Ipv4Addr ip) noexcept;
+
+[[nodiscard]] Expected<Config, ConfigError> make_config(const Options& opts);
+
+}  // namespace tapsrv::app

@@ -1,0 +1,24 @@
+#include "app/report.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <string>
+
+namespace tapsrv::app {
+
+void log_report(const Stats& stats) {
+  std::string counters;
+  for (std::size_t i = 0; i < Stats::kCounterCount; ++i) {
+    const auto c = static_cast<Counter>(i);
+    if (stats.get(c) != 0) { counters += fmt::format(" {}={}", name(c), stats.get(c)); }
+  }
+  std::string drops;
+  for (std::size_t i = 0; i < Stats::kDropCount; ++i) {
+    const auto d = static_cast<Drop>(i);
+    if (stats.get(d) != 0) { drops += fmt::format(" {}={}", name(d), stats.get(d)); }
+  }
+  spdlog::info("counters:{}", counters.empty() ? " none" : counters);
+  spdlog::info("drops:{}", drops.empty() ? " none" : drops);
+}
+
+}  // namespace tapsrv::app

@@ -1,0 +1,71 @@
+#include "app/run_loop.hpp"
+
+#include <poll.h>
+
+#include <vector>
+
+#include "tapsrv/io/clock.hpp"
+#include "tapsrv/wire/ethernet.hpp"
+
+namespace tapsrv::app {
+namespace {
+
+// Bounded so a flood of frames cannot starve timers and signals.
+constexpr int kMaxFramesPerWakeup = 256;
+// A TAP never hands us more than its largest MTU plus the Ethernet header.
+constexpr std::size_t kRxBufferSize = 65535 + wire::kEthHeaderLen;
+
+void flush_tx(Stack& stack, Stats& stats, io::TapDevice& tap, io::PcapWriter* pcap) {
+  auto& tx = stack.tx();
+  for (std::size_t i = 0; i < tx.size(); ++i) {
+    const auto frame = tx[i];
+    if (pcap != nullptr) { pcap->write(frame); }
+    if (tap.write(frame) != 0) {
+      stats.count(Drop::TxError);
+      continue;
+    }
+    stats.add(Counter::TxFrames);
+    stats.add(Counter::TxBytes, frame.size());
+  }
+  tx.clear();
+}
+
+int poll_timeout_ms(std::optional<Instant> deadline, Instant now) {
+  if (!deadline) { return -1; }
+  if (*deadline <= now) { return 0; }
+  // Round up: waking a little late is harmless, waking early just spins once more.
+  const auto us = (*deadline - now).count();
+  return static_cast<int>(std::min<Duration::rep>((us + 999) / 1000, 60'000));
+}
+
+}  // namespace
+
+LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd& signals,
+                    io::PcapWriter* pcap) {
+  std::vector<std::byte> rx(kRxBufferSize);
+  stack.start(io::clock_now());
+  flush_tx(stack, stats, tap, pcap);
+
+  pollfd fds[2] = {{.fd = tap.fd(), .events = POLLIN, .revents = 0},
+                   {.fd = signals.fd(), .events = POLLIN, .revents = 0}};
+  for (;;) {
+    const int timeout = poll_timeout_ms(stack.next_deadline(), io::clock_now());
+    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) { return {.tap_error = errno}; }
+    if ((fds[1].revents & POLLIN) != 0) {
+      if (const int sig = signals.take(); sig != 0) { return {.signal = sig}; }
+    }
+    for (int i = 0; i < kMaxFramesPerWakeup; ++i) {
+      const auto r = tap.read(rx);
+      if (r.would_block) { break; }
+      if (r.error != 0) { return {.tap_error = r.error}; }
+      const auto frame = wire::Bytes{rx}.first(r.len);
+      if (pcap != nullptr) { pcap->write(frame); }
+      stack.on_frame(io::clock_now(), frame);
+    }
+    stack.on_timers(io::clock_now());
+    flush_tx(stack, stats, tap, pcap);
+    if (pcap != nullptr) { pcap->flush(); }
+  }
+}
+
+}  // namespace tapsrv::app

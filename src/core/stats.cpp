@@ -1,0 +1,63 @@
+#include "tapsrv/core/stats.hpp"
+
+#include <numeric>
+
+namespace tapsrv {
+
+std::string_view name(Drop d) noexcept {
+  switch (d) {
+    case Drop::EthTruncated: return "eth_truncated";
+    case Drop::EthNotForUs: return "eth_not_for_us";
+    case Drop::EthUnsupportedType: return "eth_unsupported_type";
+    case Drop::ArpMalformed: return "arp_malformed";
+    case Drop::ArpNotForUs: return "arp_not_for_us";
+    case Drop::ArpUnsupportedOp: return "arp_unsupported_op";
+    case Drop::ArpQueueFull: return "arp_queue_full";
+    case Drop::ArpUnresolved: return "arp_unresolved";
+    case Drop::ArpConflict: return "arp_conflict";
+    case Drop::Ipv4Truncated: return "ipv4_truncated";
+    case Drop::Ipv4BadVersion: return "ipv4_bad_version";
+    case Drop::Ipv4BadHeaderLen: return "ipv4_bad_header_len";
+    case Drop::Ipv4BadTotalLen: return "ipv4_bad_total_len";
+    case Drop::Ipv4BadChecksum: return "ipv4_bad_checksum";
+    case Drop::Ipv4BadSource: return "ipv4_bad_source";
+    case Drop::Ipv4NotForUs: return "ipv4_not_for_us";
+    case Drop::Ipv4Fragment: return "ipv4_fragment";
+    case Drop::Ipv4UnknownProtocol: return "ipv4_unknown_protocol";
+    case Drop::Ipv4NoRoute: return "ipv4_no_route";
+    case Drop::Ipv4TooBig: return "ipv4_too_big";
+    case Drop::IcmpTruncated: return "icmp_truncated";
+    case Drop::IcmpBadChecksum: return "icmp_bad_checksum";
+    case Drop::IcmpUnhandledType: return "icmp_unhandled_type";
+    case Drop::TcpNoListener: return "tcp_no_listener";
+    case Drop::UdpNoListener: return "udp_no_listener";
+    case Drop::TxError: return "tx_error";
+    case Drop::InternalBug: return "internal_bug";
+    case Drop::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view name(Counter c) noexcept {
+  switch (c) {
+    case Counter::RxFrames: return "rx_frames";
+    case Counter::RxBytes: return "rx_bytes";
+    case Counter::TxFrames: return "tx_frames";
+    case Counter::TxBytes: return "tx_bytes";
+    case Counter::ArpRequestsAnswered: return "arp_requests_answered";
+    case Counter::ArpRequestsSent: return "arp_requests_sent";
+    case Counter::ArpGratuitousSent: return "arp_gratuitous_sent";
+    case Counter::ArpLearned: return "arp_learned";
+    case Counter::IcmpEchoReplies: return "icmp_echo_replies";
+    case Counter::IcmpErrorsSent: return "icmp_errors_sent";
+    case Counter::IcmpErrorsRateLimited: return "icmp_errors_rate_limited";
+    case Counter::kCount: break;
+  }
+  return "unknown";
+}
+
+std::uint64_t Stats::total_drops() const noexcept {
+  return std::accumulate(drops_.begin(), drops_.end(), std::uint64_t{0});
+}
+
+}  // namespace tapsrv

@@ -1,0 +1,71 @@
+#include "tapsrv/link/neighbor_table.hpp"
+
+#include <algorithm>
+
+namespace tapsrv::link {
+
+std::optional<wire::MacAddr> NeighborTable::lookup(wire::Ipv4Addr ip, Instant now) {
+  const auto it = entries_.find(ip.value);
+  if (it == entries_.end()) { return std::nullopt; }
+  if (it->second.expires <= now) {
+    entries_.erase(it);
+    return std::nullopt;
+  }
+  return it->second.mac;
+}
+
+NeighborTable::Learned NeighborTable::learn(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now) {
+  const Instant expires = now + cfg_.reachable_time;
+  if (const auto it = entries_.find(ip.value); it != entries_.end()) {
+    const bool changed = it->second.mac != mac && it->second.expires > now;
+    it->second = Entry{mac, expires};
+    return changed ? Learned::Changed : Learned::Refreshed;
+  }
+  if (entries_.size() >= cfg_.max_entries) { evict_one(); }
+  entries_.emplace(ip.value, Entry{mac, expires});
+  return Learned::New;
+}
+
+void NeighborTable::evict_one() {
+  // Only when the table is full, so an O(n) scan is paid once per new neighbour at most.
+  const auto victim = std::min_element(
+      entries_.begin(), entries_.end(),
+      [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
+  if (victim != entries_.end()) { entries_.erase(victim); }
+}
+
+NeighborTable::Parked NeighborTable::park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now) {
+  const auto it =
+      std::find_if(pending_.begin(), pending_.end(), [ip](const Pending& p) { return p.ip == ip; });
+  if (it != pending_.end()) {
+    if (it->frames.size() >= cfg_.max_frames_per_dest) { return Parked::QueueFull; }
+    it->frames.emplace_back(frame.begin(), frame.end());
+    return Parked::Queued;
+  }
+  if (pending_.size() >= cfg_.max_pending_dests || cfg_.max_frames_per_dest == 0) {
+    return Parked::QueueFull;
+  }
+  Pending p{.ip = ip, .requests_sent = 1, .next_retry = now + cfg_.retry_interval, .frames = {}};
+  p.frames.emplace_back(frame.begin(), frame.end());
+  pending_.push_back(std::move(p));
+  return Parked::StartResolution;
+}
+
+std::vector<std::vector<std::byte>> NeighborTable::take_parked(wire::Ipv4Addr ip) {
+  const auto it =
+      std::find_if(pending_.begin(), pending_.end(), [ip](const Pending& p) { return p.ip == ip; });
+  if (it == pending_.end()) { return {}; }
+  auto frames = std::move(it->frames);
+  pending_.erase(it);
+  return frames;
+}
+
+std::optional<Instant> NeighborTable::next_deadline() const noexcept {
+  std::optional<Instant> earliest;
+  for (const auto& p : pending_) {
+    if (!earliest || p.next_retry < *earliest) { earliest = p.next_retry; }
+  }
+  return earliest;
+}
+
+}  // namespace tapsrv::link
