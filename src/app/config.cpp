@@ -204,7 +204,18 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     c.ports.push_back(*spec);
   }
 
+  if (o.arp_timeout == 0 || o.arp_timeout > 86400) {
+    return "invalid --arp-timeout " + std::to_string(o.arp_timeout) +
+           ": must be between 1 and 86400 seconds";
+  }
+  c.arp_timeout = o.arp_timeout;
   c.pcap = o.pcap;
+  static constexpr std::string_view kLevels[] = {"trace", "debug", "info",    "warn",
+                                                 "error", "critical", "off"};
+  if (std::find(std::begin(kLevels), std::end(kLevels), o.log_level) == std::end(kLevels)) {
+    return "invalid --log-level '" + o.log_level +
+           "': one of trace, debug, info, warn, error, critical, off";
+  }
   c.log_level = o.log_level;
   return c;
 }

@@ -26,6 +26,7 @@ struct Options {
   std::vector<std::string> ports{"3333"};
   std::optional<std::string> pcap;
   std::string log_level = "info";
+  std::uint32_t arp_timeout = 60;  // seconds a learned neighbour stays valid
 };
 
 enum class Service : std::uint8_t { Echo, Discard, Chargen, Http };
@@ -48,6 +49,7 @@ struct Config {
   std::vector<PortSpec> ports;
   std::optional<std::string> pcap;
   std::string log_level;
+  std::uint32_t arp_timeout = 60;
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

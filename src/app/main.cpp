@@ -29,6 +29,8 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_flag("--no-config", o.no_config, "use an existing persistent TAP exactly as it is");
   up.add_option("--port", o.ports, "TCP PORT[:echo|discard|chargen|http], repeatable")
       ->capture_default_str();
+  up.add_option("--arp-timeout", o.arp_timeout, "seconds a learned neighbour stays valid")
+      ->capture_default_str();
   up.add_option("--pcap", o.pcap, "write every frame in and out to this pcap file");
   up.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
@@ -69,7 +71,7 @@ int run_up(app::Config cfg) {
                           .address = cfg.address,
                           .gateway = cfg.gateway,
                           .mtu = cfg.mtu,
-                          .neighbors = {}},
+                          .neighbors = {.reachable_time = std::chrono::seconds{cfg.arp_timeout}}},
               stats, observer};
   spdlog::info("{}", how_to_reach(cfg));
   const auto result = app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr);

@@ -1,0 +1,84 @@
+# Shared by the integration tests; sourced. Usage of a test: test_X.sh PATH_TO_TAPSRV.
+# Every test runs in network namespaces it creates and deletes (trap EXIT), and sends traffic
+# only inside them. Every wait is bounded.
+set -euo pipefail
+
+TAPSRV=${1:?usage: $0 PATH_TO_TAPSRV}
+if [ "$(id -u)" -ne 0 ]; then
+  echo "skip: needs root (CAP_NET_ADMIN) to create network namespaces"
+  exit 77
+fi
+
+T_ID="tsi$$"
+T_TMP=$(mktemp -d "/tmp/tapsrv-it.XXXXXX")
+T_NETNS=()
+T_PIDS=()
+
+t_cleanup() {
+  local pid ns
+  for pid in "${T_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${T_PIDS[@]}"; do
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  for ns in "${T_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  local f
+  for f in "$T_TMP"/*.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }; done
+  exit 1
+}
+pass() { echo "ok: $*"; }
+
+# netns_new SHORTNAME: creates namespace "$T_ID-SHORTNAME" with lo up; prints its name.
+netns_new() {
+  local ns="$T_ID-$1"
+  ip netns add "$ns"
+  T_NETNS+=("$ns")
+  ip -n "$ns" link set lo up
+  echo "$ns"
+}
+
+in_ns() {
+  local ns=$1
+  shift
+  ip netns exec "$ns" "$@"
+}
+
+# start_tapsrv NS LOG [tapsrv up options...]: starts tapsrv in NS, waits (5 s at most) for its
+# "up:" line, and sets T_LAST_PID. Fails the test if tapsrv exits or never comes up.
+start_tapsrv() {
+  local ns=$1 log=$2
+  shift 2
+  ip netns exec "$ns" "$TAPSRV" up "$@" >"$log" 2>&1 &
+  T_LAST_PID=$!
+  T_PIDS+=("$T_LAST_PID")
+  for _ in $(seq 100); do
+    grep -q " up: " "$log" && return 0
+    kill -0 "$T_LAST_PID" 2>/dev/null || fail "tapsrv exited during start-up: $(cat "$log")"
+    sleep 0.05
+  done
+  fail "tapsrv did not come up within 5 s"
+}
+
+# stop_tapsrv PID [SIGNAL]: signals tapsrv, waits (5 s at most) and sets T_STATUS to its exit
+# status. Not in $(...): only this shell can wait for its child.
+stop_tapsrv() {
+  local pid=$1 sig=${2:-TERM}
+  kill -"$sig" "$pid"
+  for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.05; done
+  kill -0 "$pid" 2>/dev/null && fail "tapsrv (pid $pid) still running 5 s after SIG$sig"
+  T_STATUS=0
+  wait "$pid" || T_STATUS=$?
+}
+
+# counter LOG NAME: the value of NAME in the "counters:" or "drops:" line tapsrv prints on exit.
+counter() {
+  local v
+  v=$(grep -E "(counters|drops):" "$1" | grep -oE "(^| )$2=[0-9]+" | head -n1 | cut -d= -f2)
+  echo "${v:-0}"
+}

@@ -1,0 +1,39 @@
+# Shared by tools/run, tools/test and tools/bench: install what is missing, configure, build.
+# Sourced, not run. Idempotent: with everything present it costs a dpkg query and a no-op ninja.
+
+TAPSRV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+TAPSRV_BUILD=${TAPSRV_BUILD:-$TAPSRV_ROOT/build}
+
+# Build and runtime needs, then what the integration tests drive (real kernel clients).
+TAPSRV_PACKAGES=(
+  g++ meson ninja-build pkg-config
+  libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev
+  iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux
+)
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+tapsrv_install_deps() {
+  local missing=()
+  local p
+  for p in "${TAPSRV_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "tapsrv: installing ${missing[*]}" >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get update -qq >&2
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >&2
+}
+
+# tapsrv_build [BUILD_DIR [meson setup options...]]
+tapsrv_build() {
+  local dir=${1:-$TAPSRV_BUILD}
+  shift || true
+  if [ ! -f "$dir/build.ninja" ]; then
+    meson setup "$dir" "$TAPSRV_ROOT" "$@" >&2
+  fi
+  ninja -C "$dir" >&2
+}
