@@ -8,7 +8,7 @@ TAPSRV_BUILD=${TAPSRV_BUILD:-$TAPSRV_ROOT/build}
 TAPSRV_PACKAGES=(
   g++ meson ninja-build pkg-config
   libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev
-  iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux
+  clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux procps
 )
 
 as_root() {

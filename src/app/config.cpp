@@ -115,8 +115,11 @@ std::optional<wire::MacAddr> parse_mac(std::string_view text) {
 
 wire::MacAddr mac_for(Ipv4Addr ip) noexcept {
   wire::MacAddr m;
-  m.octets = {std::byte{0x02}, std::byte{0x00}, static_cast<std::byte>(ip.value >> 24),
-              static_cast<std::byte>(ip.value >> 16), static_cast<std::byte>(ip.value >> 8),
+  m.octets = {std::byte{0x02},
+              std::byte{0x00},
+              static_cast<std::byte>(ip.value >> 24),
+              static_cast<std::byte>(ip.value >> 16),
+              static_cast<std::byte>(ip.value >> 8),
               static_cast<std::byte>(ip.value)};
   return m;
 }
@@ -138,7 +141,9 @@ Expected<Config, ConfigError> make_config(const Options& o) {
 
   if (o.mac) {
     const auto mac = parse_mac(*o.mac);
-    if (!mac) { return "invalid --mac '" + *o.mac + "': expected six hex pairs like 02:00:0a:00:00:02"; }
+    if (!mac) {
+      return "invalid --mac '" + *o.mac + "': expected six hex pairs like 02:00:0a:00:00:02";
+    }
     if (mac->is_multicast() || mac->is_zero()) {
       return "invalid --mac '" + *o.mac + "': must be a unicast address";
     }
@@ -176,7 +181,8 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   } else if (!o.no_host_ip && !o.bridge && !o.no_config) {
     c.host_address = default_host_address(c.address);
     if (!c.host_address) {
-      return "--ip " + o.ip + " leaves no address for the host side; give --host-ip or "
+      return "--ip " + o.ip +
+             " leaves no address for the host side; give --host-ip or "
              "--no-host-ip";
     }
   }
@@ -195,7 +201,8 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   for (const auto& p : o.ports) {
     const auto spec = parse_port_spec(p);
     if (!spec) {
-      return "invalid --port '" + p + "': expected PORT[:SERVICE], PORT 1-65535, SERVICE one of "
+      return "invalid --port '" + p +
+             "': expected PORT[:SERVICE], PORT 1-65535, SERVICE one of "
              "echo, discard, chargen, http";
     }
     if (!seen.insert(spec->port).second) {
@@ -210,7 +217,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   }
   c.arp_timeout = o.arp_timeout;
   c.pcap = o.pcap;
-  static constexpr std::string_view kLevels[] = {"trace", "debug", "info",    "warn",
+  static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};
   if (std::find(std::begin(kLevels), std::end(kLevels), o.log_level) == std::end(kLevels)) {
     return "invalid --log-level '" + o.log_level +

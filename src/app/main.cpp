@@ -5,7 +5,6 @@
 #include <CLI/CLI.hpp>
 #include <csignal>
 #include <cstring>
-#include <system_error>
 
 #include "app/config.hpp"
 #include "app/log_observer.hpp"
@@ -95,9 +94,7 @@ int main(int argc, char** argv) {
   add_up_options(*up, opts);
   try {
     cli.parse(argc, argv);
-  } catch (const CLI::CallForHelp& e) {
-    return cli.exit(e);
-  } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::CallForHelp& e) { return cli.exit(e); } catch (const CLI::CallForAllHelp& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "tapsrv: error: %s (see tapsrv up --help)\n", e.what());
@@ -112,11 +109,9 @@ int main(int argc, char** argv) {
   setup_logging(cfg->log_level);
   try {
     return run_up(*cfg);
-  } catch (const std::system_error& e) {
-    spdlog::error("{}", e.what());
-    return 1;
   } catch (const std::exception& e) {
-    spdlog::critical("unexpected error: {}", e.what());
+    // Start-up failures read like the usage errors above: one line, no timestamp.
+    std::fprintf(stderr, "tapsrv: error: %s\n", e.what());
     return 1;
   }
 }

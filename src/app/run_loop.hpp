@@ -10,8 +10,8 @@
 namespace tapsrv::app {
 
 struct LoopResult {
-  int signal = 0;        // the signal that ended the loop, or 0
-  int tap_error = 0;     // errno of a fatal TAP read error, or 0
+  int signal = 0;     // the signal that ended the loop, or 0
+  int tap_error = 0;  // errno of a fatal TAP read error, or 0
 };
 
 /// Runs until SIGINT/SIGTERM or a fatal TAP error. `pcap` may be null.

@@ -45,6 +45,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TxFrames: return "tx_frames";
     case Counter::TxBytes: return "tx_bytes";
     case Counter::ArpRequestsAnswered: return "arp_requests_answered";
+    case Counter::ArpRepliesReceived: return "arp_replies_received";
     case Counter::ArpRequestsSent: return "arp_requests_sent";
     case Counter::ArpGratuitousSent: return "arp_gratuitous_sent";
     case Counter::ArpLearned: return "arp_learned";

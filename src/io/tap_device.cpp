@@ -15,6 +15,11 @@ TapDevice TapDevice::open(const std::string& name) {
   UniqueFd fd{::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC)};
   if (!fd.valid()) {
     const int err = errno;
+    if (err == EACCES || err == EPERM) {
+      throw std::system_error(err, std::generic_category(),
+                              "cannot open /dev/net/tun: a TAP needs CAP_NET_ADMIN (run as "
+                              "root), or read-write access to /dev/net/tun for --no-config");
+    }
     throw std::system_error(err, std::generic_category(),
                             "cannot open /dev/net/tun (is the tun module loaded?)");
   }

@@ -18,11 +18,11 @@ void Ipv4Layer::on_icmp(Instant now, const wire::Ipv4View& ip) {
   }
   // RFC 1122 §3.2.2.6: same identifier, sequence and data; we echo the TOS as Linux does.
   const auto body = icmp->body();
-  const bool sent = send(now, ip.src(), wire::ip_proto::kIcmp, ip.tos(),
-                         wire::kIcmpHeaderLen + body.size(), [&](wire::MutBytes out) {
-                           wire::write_icmp(out, wire::icmp_type::kEchoReply, 0,
-                                            icmp->rest_of_header(), body);
-                         });
+  const bool sent =
+      send(now, ip.src(), wire::ip_proto::kIcmp, ip.tos(), wire::kIcmpHeaderLen + body.size(),
+           [&](wire::MutBytes out) {
+             wire::write_icmp(out, wire::icmp_type::kEchoReply, 0, icmp->rest_of_header(), body);
+           });
   if (sent) { stats_.add(Counter::IcmpEchoReplies); }
 }
 
@@ -36,13 +36,13 @@ void Ipv4Layer::send_unreachable(Instant now, const wire::Ipv4View& ip, std::uin
     if (!icmp || icmp->is_error()) { return; }
   }
   if (!icmp_errors_.try_take(now)) { return stats_.add(Counter::IcmpErrorsRateLimited); }
-  const auto quoted = ip.packet().first(std::min(
-      ip.packet().size(), kMaxErrorLen - wire::kIpv4MinHeaderLen - wire::kIcmpHeaderLen));
-  const bool sent = send(now, ip.src(), wire::ip_proto::kIcmp, 0,
-                         wire::kIcmpHeaderLen + quoted.size(), [&](wire::MutBytes out) {
-                           wire::write_icmp(out, wire::icmp_type::kDestUnreachable, code, 0,
-                                            quoted);
-                         });
+  const auto quoted = ip.packet().first(
+      std::min(ip.packet().size(), kMaxErrorLen - wire::kIpv4MinHeaderLen - wire::kIcmpHeaderLen));
+  const bool sent =
+      send(now, ip.src(), wire::ip_proto::kIcmp, 0, wire::kIcmpHeaderLen + quoted.size(),
+           [&](wire::MutBytes out) {
+             wire::write_icmp(out, wire::icmp_type::kDestUnreachable, code, 0, quoted);
+           });
   if (sent) { stats_.add(Counter::IcmpErrorsSent); }
 }
 

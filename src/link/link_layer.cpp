@@ -34,22 +34,17 @@ void LinkLayer::on_arp(Instant now, wire::Bytes payload) {
   }
   // RFC 826 "merge": refresh an existing entry whoever the packet is for...
   const bool probe = arp->sender_ip.is_unspecified();  // RFC 5227 §2.1.1 probe: learn nothing
-  bool merged = false;
-  if (!probe && neighbors_.contains(arp->sender_ip, now)) {
-    learn(now, arp->sender_ip, arp->sender_mac);
-    merged = true;
-  }
-  if (arp->target_ip != cfg_.ip) {
-    if (!merged) { stats_.count(Drop::ArpNotForUs); }
-    return;
-  }
+  const bool merged = !probe && neighbors_.contains(arp->sender_ip, now);
+  if (merged) { learn(now, arp->sender_ip, arp->sender_mac); }
+  // Not for us: counted as a drop even when it refreshed an entry, so that every ARP frame is
+  // exactly one of answered, reply received, or dropped.
+  if (arp->target_ip != cfg_.ip) { return stats_.count(Drop::ArpNotForUs); }
   // ...and add a new one only when the packet is addressed to us.
   if (!probe && !merged) { learn(now, arp->sender_ip, arp->sender_mac); }
-  if (is_request) {
-    send_arp(static_cast<std::uint16_t>(ArpOp::Reply), arp->sender_mac, arp->sender_mac,
-             arp->sender_ip);
-    stats_.add(Counter::ArpRequestsAnswered);
-  }
+  if (!is_request) { return stats_.add(Counter::ArpRepliesReceived); }
+  send_arp(static_cast<std::uint16_t>(ArpOp::Reply), arp->sender_mac, arp->sender_mac,
+           arp->sender_ip);
+  stats_.add(Counter::ArpRequestsAnswered);
 }
 
 void LinkLayer::learn(Instant now, Ipv4Addr ip, MacAddr mac) {
@@ -108,10 +103,10 @@ void LinkLayer::send_arp(std::uint16_t op, MacAddr eth_dst, MacAddr target_mac,
   auto frame = tx_.push(wire::kEthHeaderLen + wire::kArpLen);
   wire::write_ethernet_header(frame, eth_dst, cfg_.mac, wire::ethertype::kArp);
   wire::write_arp(frame.subspan(wire::kEthHeaderLen), wire::ArpPacket{.op = op,
-                                                                       .sender_mac = cfg_.mac,
-                                                                       .sender_ip = cfg_.ip,
-                                                                       .target_mac = target_mac,
-                                                                       .target_ip = target_ip});
+                                                                      .sender_mac = cfg_.mac,
+                                                                      .sender_ip = cfg_.ip,
+                                                                      .target_mac = target_mac,
+                                                                      .target_ip = target_ip});
 }
 
 }  // namespace tapsrv::link

@@ -10,8 +10,8 @@ constexpr std::uint16_t kProtoIpv4 = 0x0800;
 
 Expected<ArpPacket, Drop> parse_arp(Bytes b) noexcept {
   if (b.size() < kArpLen) { return Drop::ArpMalformed; }
-  if (load_be16(b, 0) != kHwEthernet || load_be16(b, 2) != kProtoIpv4 ||
-      load_u8(b, 4) != kMacLen || load_u8(b, 5) != kIpv4Len) {
+  if (load_be16(b, 0) != kHwEthernet || load_be16(b, 2) != kProtoIpv4 || load_u8(b, 4) != kMacLen ||
+      load_u8(b, 5) != kIpv4Len) {
     return Drop::ArpMalformed;
   }
   ArpPacket p;

@@ -10,12 +10,8 @@ Checksum& Checksum::add(Bytes b) noexcept {
     odd_ = false;
   }
   // Whole 32-bit words: a 64-bit accumulator cannot overflow for any packet we can hold.
-  for (; i + 4 <= b.size(); i += 4) {
-    sum_ += load_be32(b, i);
-  }
-  for (; i + 2 <= b.size(); i += 2) {
-    sum_ += load_be16(b, i);
-  }
+  for (; i + 4 <= b.size(); i += 4) { sum_ += load_be32(b, i); }
+  for (; i + 2 <= b.size(); i += 2) { sum_ += load_be16(b, i); }
   if (i < b.size()) {
     sum_ += std::to_integer<std::uint64_t>(b[i]) << 8;
     odd_ = true;
@@ -41,9 +37,7 @@ Checksum& Checksum::add_pseudo_header(Ipv4Addr src, Ipv4Addr dst, std::uint8_t p
 
 std::uint16_t Checksum::finish() const noexcept {
   std::uint64_t s = sum_;
-  while ((s >> 16) != 0) {
-    s = (s & 0xffff) + (s >> 16);
-  }
+  while ((s >> 16) != 0) { s = (s & 0xffff) + (s >> 16); }
   return static_cast<std::uint16_t>(~s & 0xffff);
 }
 

@@ -47,6 +47,7 @@ enum class Counter : std::uint8_t {
   TxFrames,
   TxBytes,
   ArpRequestsAnswered,
+  ArpRepliesReceived,
   ArpRequestsSent,
   ArpGratuitousSent,
   ArpLearned,

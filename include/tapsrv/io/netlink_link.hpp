@@ -31,8 +31,7 @@ class Netlink {
 
   /// Sets the MTU, enslaves to `master_index` when given, and brings the link up, in one
   /// request (RTM_NEWLINK, as `ip link set` sends).
-  void configure_link(const std::string& name, std::uint32_t mtu,
-                      std::optional<int> master_index);
+  void configure_link(const std::string& name, std::uint32_t mtu, std::optional<int> master_index);
   /// Adds `address` (with its prefix, so the kernel adds the on-link route) to `name`.
   void add_address(const std::string& name, wire::Ipv4Subnet address);
 

@@ -11,8 +11,8 @@ namespace tapsrv::link {
 class LinkObserver {
  public:
   virtual ~LinkObserver() = default;
-  virtual void on_neighbor_learned(wire::Ipv4Addr /*ip*/, wire::MacAddr /*mac*/,
-                                   bool /*changed*/) {}
+  virtual void on_neighbor_learned(wire::Ipv4Addr /*ip*/, wire::MacAddr /*mac*/, bool /*changed*/) {
+  }
   virtual void on_neighbor_unreachable(wire::Ipv4Addr /*ip*/, std::size_t /*dropped_frames*/) {}
   /// Another host claims our address.
   virtual void on_address_conflict(wire::Ipv4Addr /*ip*/, wire::MacAddr /*mac*/) {}

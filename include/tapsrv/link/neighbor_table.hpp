@@ -29,7 +29,9 @@ class NeighborTable {
 
   /// The MAC of `ip` if an unexpired entry exists; an expired one is removed.
   [[nodiscard]] std::optional<wire::MacAddr> lookup(wire::Ipv4Addr ip, Instant now);
-  [[nodiscard]] bool contains(wire::Ipv4Addr ip, Instant now) { return lookup(ip, now).has_value(); }
+  [[nodiscard]] bool contains(wire::Ipv4Addr ip, Instant now) {
+    return lookup(ip, now).has_value();
+  }
 
   enum class Learned : std::uint8_t { New, Changed, Refreshed };
   /// Inserts or refreshes an entry; when full, evicts the entry closest to expiry.

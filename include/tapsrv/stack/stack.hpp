@@ -24,8 +24,7 @@ struct StackConfig {
 class Stack {
  public:
   /// `stats` and `obs` must outlive the stack.
-  Stack(const StackConfig& cfg, Stats& stats,
-        link::LinkObserver& obs = link::LinkObserver::none());
+  Stack(const StackConfig& cfg, Stats& stats, link::LinkObserver& obs = link::LinkObserver::none());
 
   /// The link has come up: announce our address.
   void start(Instant now);

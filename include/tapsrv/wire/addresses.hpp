@@ -43,8 +43,8 @@ struct Ipv4Addr {
 
   static constexpr Ipv4Addr from_octets(std::uint8_t a, std::uint8_t b, std::uint8_t c,
                                         std::uint8_t d) noexcept {
-    return Ipv4Addr{(std::uint32_t{a} << 24) | (std::uint32_t{b} << 16) |
-                    (std::uint32_t{c} << 8) | d};
+    return Ipv4Addr{(std::uint32_t{a} << 24) | (std::uint32_t{b} << 16) | (std::uint32_t{c} << 8) |
+                    d};
   }
   [[nodiscard]] constexpr bool is_unspecified() const noexcept { return value == 0; }
   [[nodiscard]] constexpr bool is_limited_broadcast() const noexcept {
@@ -64,9 +64,7 @@ struct Ipv4Subnet {
     return prefix_len == 0 ? 0 : ~std::uint32_t{0} << (32 - prefix_len);
   }
   [[nodiscard]] constexpr Ipv4Addr network() const noexcept { return {addr.value & mask()}; }
-  [[nodiscard]] constexpr Ipv4Addr broadcast() const noexcept {
-    return {addr.value | ~mask()};
-  }
+  [[nodiscard]] constexpr Ipv4Addr broadcast() const noexcept { return {addr.value | ~mask()}; }
   [[nodiscard]] constexpr bool contains(Ipv4Addr a) const noexcept {
     return (a.value & mask()) == network().value;
   }
@@ -83,7 +81,7 @@ struct AddrText {
   [[nodiscard]] std::string_view view() const noexcept { return {chars.data(), len}; }
 };
 
-AddrText to_text(MacAddr m) noexcept;  // "02:00:0a:00:00:02"
+AddrText to_text(MacAddr m) noexcept;   // "02:00:0a:00:00:02"
 AddrText to_text(Ipv4Addr a) noexcept;  // "10.0.0.2"
 
 }  // namespace tapsrv::wire
