@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 pure_dirs=()
-for layer in core wire link ip stack; do
+for layer in core wire link ip tcp service stack; do
   pure_dirs+=("$root/include/tapsrv/$layer" "$root/src/$layer")
 done
 pattern='#include <(sys/|unistd|fcntl|linux/|netlink/|spdlog|fmt/|thread|iostream)|::now\(\)|reinterpret_cast|std::thread|printf\(|std::cout|std::cerr'

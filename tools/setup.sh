@@ -7,7 +7,7 @@ TAPSRV_BUILD=${TAPSRV_BUILD:-$TAPSRV_ROOT/build}
 # Build and runtime needs, then what the integration tests drive (real kernel clients).
 TAPSRV_PACKAGES=(
   g++ meson ninja-build pkg-config
-  libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev
+  libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev libsodium-dev
   clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux procps
 )
 

@@ -44,22 +44,15 @@ std::optional<ConfigError> check_host_in_subnet(std::string_view option, Ipv4Add
 }
 
 std::optional<PortSpec> parse_port_spec(std::string_view s) {
-  static constexpr std::pair<std::string_view, Service> kServices[] = {
-      {"echo", Service::Echo},
-      {"discard", Service::Discard},
-      {"chargen", Service::Chargen},
-      {"http", Service::Http}};
   PortSpec spec;
   const auto colon = s.find(':');
   const auto port = parse_number<std::uint16_t>(s.substr(0, colon));
   if (!port || *port == 0) { return std::nullopt; }
   spec.port = *port;
   if (colon == std::string_view::npos) { return spec; }
-  const auto name = s.substr(colon + 1);
-  const auto it = std::find_if(std::begin(kServices), std::end(kServices),
-                               [name](const auto& e) { return e.first == name; });
-  if (it == std::end(kServices)) { return std::nullopt; }
-  spec.service = it->second;
+  const auto kind = service::parse_kind(s.substr(colon + 1));
+  if (!kind) { return std::nullopt; }
+  spec.service = *kind;
   return spec;
 }
 
@@ -83,7 +76,9 @@ std::optional<Ipv4Subnet> default_host_address(const Ipv4Subnet& net) {
 
 std::optional<Ipv4Addr> parse_ipv4(std::string_view text) {
   in_addr a{};
-  if (text.size() > 15 || inet_pton(AF_INET, std::string{text}.c_str(), &a) != 1) {
+  // inet_pton reads a C string: an embedded NUL would end the parse early and hide the rest.
+  if (text.size() > 15 || text.find('\0') != std::string_view::npos ||
+      inet_pton(AF_INET, std::string{text}.c_str(), &a) != 1) {
     return std::nullopt;
   }
   return Ipv4Addr{ntohl(a.s_addr)};
@@ -173,6 +168,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   if (o.host_ip) {
     const auto host = parse_ipv4_subnet(*o.host_ip, c.address.prefix_len);
     if (!host) { return "invalid --host-ip '" + *o.host_ip + "': expected an IPv4 address"; }
+    if (auto err = check_unicast("--host-ip", host->addr)) { return *err; }
     if (auto err = check_host_in_subnet("--host-ip", host->addr, c.address)) { return *err; }
     if (host->addr == c.address.addr) {
       return "invalid --host-ip '" + *o.host_ip + "': that is tapsrv's own address";
@@ -180,7 +176,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     c.host_address = Ipv4Subnet{host->addr, c.address.prefix_len};
   } else if (!o.no_host_ip && !o.bridge && !o.no_config) {
     c.host_address = default_host_address(c.address);
-    if (!c.host_address) {
+    if (!c.host_address || check_unicast("--host-ip", c.host_address->addr)) {
       return "--ip " + o.ip +
              " leaves no address for the host side; give --host-ip or "
              "--no-host-ip";
@@ -190,6 +186,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   if (o.gateway) {
     const auto gw = parse_ipv4(*o.gateway);
     if (!gw) { return "invalid --gateway '" + *o.gateway + "': expected an IPv4 address"; }
+    if (auto err = check_unicast("--gateway", *gw)) { return *err; }
     if (auto err = check_host_in_subnet("--gateway", *gw, c.address)) { return *err; }
     if (*gw == c.address.addr) {
       return "invalid --gateway '" + *o.gateway + "': that is tapsrv's own address";
@@ -216,6 +213,18 @@ Expected<Config, ConfigError> make_config(const Options& o) {
            ": must be between 1 and 86400 seconds";
   }
   c.arp_timeout = o.arp_timeout;
+  if (!(o.msl >= 0.001 && o.msl <= 600)) {
+    return "invalid --msl " + std::to_string(o.msl) + ": must be between 0.001 and 600 seconds";
+  }
+  c.msl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>{o.msl});
+  if (o.max_conns == 0 || o.max_conns > 10'000'000) {
+    return "invalid --max-conns " + std::to_string(o.max_conns) + ": must be 1 to 10000000";
+  }
+  c.max_conns = o.max_conns;
+  if (o.backlog == 0 || o.backlog > 10'000'000) {
+    return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
+  }
+  c.backlog = o.backlog;
   c.pcap = o.pcap;
   static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};

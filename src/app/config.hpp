@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "tapsrv/core/expected.hpp"
+#include "tapsrv/core/time.hpp"
+#include "tapsrv/service/services.hpp"
 #include "tapsrv/wire/addresses.hpp"
 
 namespace tapsrv::app {
@@ -27,13 +29,14 @@ struct Options {
   std::optional<std::string> pcap;
   std::string log_level = "info";
   std::uint32_t arp_timeout = 60;  // seconds a learned neighbour stays valid
+  double msl = 30;                 // seconds; TIME_WAIT lasts twice this
+  std::uint32_t max_conns = 10000;
+  std::uint32_t backlog = 1024;
 };
-
-enum class Service : std::uint8_t { Echo, Discard, Chargen, Http };
 
 struct PortSpec {
   std::uint16_t port = 0;
-  Service service = Service::Echo;
+  service::Kind service = service::Kind::Echo;
 };
 
 /// A consistent configuration: every address parsed, every combination checked.
@@ -50,6 +53,9 @@ struct Config {
   std::optional<std::string> pcap;
   std::string log_level;
   std::uint32_t arp_timeout = 60;
+  Duration msl{};
+  std::uint32_t max_conns = 10000;
+  std::uint32_t backlog = 1024;
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

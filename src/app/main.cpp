@@ -1,4 +1,6 @@
 // tapsrv: a user-space TCP/IP endpoint on a TAP device. CLI11 → Config → bring-up → event loop.
+#include <sodium/core.h>
+#include <sodium/randombytes.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
@@ -11,6 +13,9 @@
 #include "app/report.hpp"
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
+#include "tapsrv/io/clock.hpp"
+#include "tapsrv/service/services.hpp"
+#include "tapsrv/tcp/isn.hpp"
 
 namespace {
 
@@ -29,6 +34,11 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--port", o.ports, "TCP PORT[:echo|discard|chargen|http], repeatable")
       ->capture_default_str();
   up.add_option("--arp-timeout", o.arp_timeout, "seconds a learned neighbour stays valid")
+      ->capture_default_str();
+  up.add_option("--msl", o.msl, "maximum segment lifetime in seconds; TIME_WAIT lasts 2 MSL")
+      ->capture_default_str();
+  up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
+  up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
       ->capture_default_str();
   up.add_option("--pcap", o.pcap, "write every frame in and out to this pcap file");
   up.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
@@ -53,9 +63,20 @@ std::string how_to_reach(const app::Config& c) {
   } else {
     where = "no host address";
   }
-  return fmt::format("{} up: {}/{} at {}, mtu {}, {}; try: ping {}  |  nc {} {}", c.ifname,
+  std::string ports;
+  for (const auto& p : c.ports) {
+    ports += fmt::format("{}{} ({})", ports.empty() ? "" : ", ", p.port, service::name(p.service));
+  }
+  return fmt::format("{} up: {}/{} at {}, mtu {}, {}; tcp {}; try: ping {}  |  nc {} {}", c.ifname,
                      ip.view(), c.address.prefix_len, wire::to_text(c.mac).view(), c.mtu, where,
-                     ip.view(), ip.view(), c.ports.front().port);
+                     ports, ip.view(), ip.view(), c.ports.front().port);
+}
+
+tcp::Rfc6528Isn::Key random_key() {
+  if (sodium_init() < 0) { throw std::runtime_error("libsodium failed to initialise"); }
+  tcp::Rfc6528Isn::Key key{};
+  randombytes_buf(key.data(), key.size());
+  return key;
 }
 
 int run_up(app::Config cfg) {
@@ -65,14 +86,24 @@ int run_up(app::Config cfg) {
   if (cfg.pcap) { pcap.emplace(*cfg.pcap); }
 
   Stats stats;
-  app::LogObserver observer;
-  Stack stack{StackConfig{.mac = cfg.mac,
-                          .address = cfg.address,
-                          .gateway = cfg.gateway,
-                          .mtu = cfg.mtu,
-                          .neighbors = {.reachable_time = std::chrono::seconds{cfg.arp_timeout}}},
-              stats, observer};
+  app::LogObserver observer{spdlog::should_log(spdlog::level::debug)};
+  tcp::Rfc6528Isn isn{random_key()};
+  StackConfig stack_cfg{.mac = cfg.mac,
+                        .address = cfg.address,
+                        .gateway = cfg.gateway,
+                        .mtu = cfg.mtu,
+                        .neighbors = {.reachable_time = std::chrono::seconds{cfg.arp_timeout}}};
+  stack_cfg.tcp.msl = cfg.msl;
+  stack_cfg.tcp.max_connections = cfg.max_conns;
+  stack_cfg.tcp.syn_backlog = cfg.backlog;
+  Stack stack{stack_cfg, stats, isn, observer, observer};
+
   spdlog::info("{}", how_to_reach(cfg));
+  std::vector<std::unique_ptr<tcp::HandlerFactory>> factories;
+  for (const auto& p : cfg.ports) {
+    factories.push_back(service::make_factory(p.service));
+    stack.listen(io::clock_now(), p.port, *factories.back());
+  }
   const auto result = app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr);
   if (pcap) { pcap->flush(); }
   app::log_report(stats);

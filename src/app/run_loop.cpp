@@ -52,7 +52,12 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
     const int timeout = poll_timeout_ms(stack.next_deadline(), io::clock_now());
     if (::poll(fds, 2, timeout) < 0 && errno != EINTR) { return {.tap_error = errno}; }
     if ((fds[1].revents & POLLIN) != 0) {
-      if (const int sig = signals.take(); sig != 0) { return {.signal = sig}; }
+      if (const int sig = signals.take(); sig != 0) {
+        // Reset every connection so no peer is left hanging, and let the RSTs out.
+        stack.shutdown(io::clock_now());
+        flush_tx(stack, stats, tap, pcap);
+        return {.signal = sig};
+      }
     }
     for (int i = 0; i < kMaxFramesPerWakeup; ++i) {
       const auto r = tap.read(rx);

@@ -17,8 +17,11 @@ std::optional<wire::MacAddr> NeighborTable::lookup(wire::Ipv4Addr ip, Instant no
 NeighborTable::Learned NeighborTable::learn(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now) {
   const Instant expires = now + cfg_.reachable_time;
   if (const auto it = entries_.find(ip.value); it != entries_.end()) {
-    const bool changed = it->second.mac != mac && it->second.expires > now;
+    // An entry that expired without being looked up since is a new binding, not a refresh.
+    const bool expired = it->second.expires <= now;
+    const bool changed = it->second.mac != mac;
     it->second = Entry{mac, expires};
+    if (expired) { return Learned::New; }
     return changed ? Learned::Changed : Learned::Refreshed;
   }
   if (entries_.size() >= cfg_.max_entries) { evict_one(); }

@@ -1,20 +1,41 @@
 #include "tapsrv/stack/stack.hpp"
 
+#include <algorithm>
+
 #include "tapsrv/wire/ethernet.hpp"
 #include "tapsrv/wire/icmpv4.hpp"
+#include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv {
 
-Stack::Stack(const StackConfig& cfg, Stats& stats, link::LinkObserver& obs)
-    : stats_{stats},
-      link_{link::LinkConfig{.mac = cfg.mac, .ip = cfg.address.addr, .neighbors = cfg.neighbors},
-            tx_, stats, obs},
-      ipv4_{ip::Ipv4Config{.address = cfg.address, .gateway = cfg.gateway, .mtu = cfg.mtu}, link_,
-            stats} {}
+namespace {
+StackConfig normalized(StackConfig cfg) {
+  cfg.tcp.mtu = cfg.mtu;
+  return cfg;
+}
+}  // namespace
 
-void Stack::start(Instant /*now*/) { link_.announce(); }
+Stack::Stack(const StackConfig& cfg, Stats& stats, tcp::IsnSource& isn,
+             link::LinkObserver& link_obs, tcp::Observer& tcp_obs)
+    : stats_{stats},
+      cfg_{normalized(cfg)},
+      link_{link::LinkConfig{.mac = cfg.mac, .ip = cfg.address.addr, .neighbors = cfg.neighbors},
+            tx_, stats, link_obs},
+      ipv4_{ip::Ipv4Config{.address = cfg.address, .gateway = cfg.gateway, .mtu = cfg.mtu}, link_,
+            stats},
+      tcp_{cfg_.tcp, isn, stats, tcp_obs} {}
+
+void Stack::start(Instant now) {
+  now_ = now;
+  link_.announce();
+}
+
+void Stack::listen(Instant now, std::uint16_t port, tcp::HandlerFactory& factory) {
+  tcp_.listen(now, cfg_.address.addr, port, factory);
+}
 
 void Stack::on_frame(Instant now, wire::Bytes frame) noexcept {
+  now_ = now;
   stats_.add(Counter::RxFrames);
   stats_.add(Counter::RxBytes, frame.size());
   const auto eth = wire::EthernetView::parse(frame);
@@ -34,9 +55,7 @@ void Stack::on_ipv4(Instant now, wire::Bytes packet, bool link_broadcast) {
   if (!ip) { return; }
   switch (ip->protocol()) {
     case wire::ip_proto::kIcmp: return ipv4_.on_icmp(now, *ip);
-    case wire::ip_proto::kTcp:
-      // TODO(#3): the TCP engine. Until then no port listens.
-      return stats_.count(Drop::TcpNoListener);
+    case wire::ip_proto::kTcp: return on_tcp(now, *ip);
     case wire::ip_proto::kUdp:
       // No UDP service exists, so every port is closed: RFC 1122 §4.1.3.1 port unreachable.
       stats_.count(Drop::UdpNoListener);
@@ -47,8 +66,39 @@ void Stack::on_ipv4(Instant now, wire::Bytes packet, bool link_broadcast) {
   }
 }
 
-std::optional<Instant> Stack::next_deadline() const noexcept { return link_.next_deadline(); }
+void Stack::on_tcp(Instant now, const wire::Ipv4View& ip) {
+  const auto view = wire::TcpView::parse(ip.payload());
+  if (!view) { return stats_.count(view.error()); }
+  if (!wire::verify_tcp_checksum(ip.payload(), ip.src(), ip.dst())) {
+    return stats_.count(Drop::TcpBadChecksum);
+  }
+  const auto seg = wire::decode(*view);
+  if (!seg) { return stats_.count(seg.error()); }
+  tcp_.on_segment(now, ip.src(), ip.dst(), *seg, tcp_out_);
+}
 
-void Stack::on_timers(Instant now) noexcept { link_.on_timers(now); }
+void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
+  const std::size_t len = wire::header_len(seg) + seg.payload.size();
+  stack_.ipv4_.send(stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
+                    [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out); });
+}
+
+std::optional<Instant> Stack::next_deadline() const noexcept {
+  const auto a = link_.next_deadline();
+  const auto b = tcp_.next_deadline();
+  if (a && b) { return std::min(*a, *b); }
+  return a ? a : b;
+}
+
+void Stack::on_timers(Instant now) noexcept {
+  now_ = now;
+  link_.on_timers(now);
+  tcp_.on_timers(now, tcp_out_);
+}
+
+void Stack::shutdown(Instant now) {
+  now_ = now;
+  tcp_.abort_all(now, tcp_out_);
+}
 
 }  // namespace tapsrv

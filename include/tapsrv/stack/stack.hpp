@@ -8,6 +8,8 @@
 #include "tapsrv/ip/ipv4_layer.hpp"
 #include "tapsrv/link/link_layer.hpp"
 #include "tapsrv/link/tx_queue.hpp"
+#include "tapsrv/tcp/config.hpp"
+#include "tapsrv/tcp/engine.hpp"
 
 namespace tapsrv {
 
@@ -17,34 +19,57 @@ struct StackConfig {
   std::optional<wire::Ipv4Addr> gateway{};
   std::uint16_t mtu = 1500;
   link::NeighborConfig neighbors{};
+  tcp::Config tcp{};  // its mtu is taken from `mtu`
 };
 
 /// Owns the layers and the transmit queue; the event loop (or a test) owns the Stack.
 /// Single-threaded; no syscalls, no clock reads.
 class Stack {
  public:
-  /// `stats` and `obs` must outlive the stack.
-  Stack(const StackConfig& cfg, Stats& stats, link::LinkObserver& obs = link::LinkObserver::none());
+  /// Every reference must outlive the stack.
+  Stack(const StackConfig& cfg, Stats& stats, tcp::IsnSource& isn,
+        link::LinkObserver& link_obs = link::LinkObserver::none(),
+        tcp::Observer& tcp_obs = tcp::Observer::none());
 
   /// The link has come up: announce our address.
   void start(Instant now);
+  /// Opens a TCP port; `factory` must outlive the stack.
+  void listen(Instant now, std::uint16_t port, tcp::HandlerFactory& factory);
   /// One frame from the wire; anything it cannot use is counted in Stats and dropped.
   void on_frame(Instant now, wire::Bytes frame) noexcept;
   /// The earliest instant at which on_timers() has work; nullopt when no timer is armed.
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   void on_timers(Instant now) noexcept;
+  /// Resets every TCP connection, for a prompt and clean exit.
+  void shutdown(Instant now);
 
   /// Frames to write, oldest first. The caller writes them and then calls tx().clear().
   [[nodiscard]] link::TxQueue& tx() noexcept { return tx_; }
   [[nodiscard]] const link::LinkLayer& link() const noexcept { return link_; }
+  [[nodiscard]] const tcp::Engine& tcp() const noexcept { return tcp_; }
 
  private:
+  /// Encodes the engine's segments straight into IPv4 frames.
+  class TcpOut final : public tcp::Outbox {
+   public:
+    explicit TcpOut(Stack& s) noexcept : stack_{s} {}
+    void send(const tcp::FourTuple& id, const wire::TcpSegment& seg) override;
+
+   private:
+    Stack& stack_;
+  };
+
   void on_ipv4(Instant now, wire::Bytes packet, bool link_broadcast);
+  void on_tcp(Instant now, const wire::Ipv4View& ip);
 
   Stats& stats_;
+  StackConfig cfg_;
+  Instant now_{};  // of the call in progress, for frames the engine sends
   link::TxQueue tx_;
   link::LinkLayer link_;
   ip::Ipv4Layer ipv4_;
+  tcp::Engine tcp_;
+  TcpOut tcp_out_{*this};
 };
 
 }  // namespace tapsrv

@@ -1,0 +1,40 @@
+// Tunables of the TCP engine, with Linux-like defaults; tests shorten the timers.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+#include "tapsrv/core/time.hpp"
+
+namespace tapsrv::tcp {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+struct Config {
+  std::uint16_t mtu = 1500;                  // our MSS is mtu - 40 (RFC 9293 §3.7.1)
+  std::size_t recv_buffer = 256 * 1024;      // per connection; bounds the advertised window
+  std::size_t send_buffer = 256 * 1024;      // per connection; bounds what a service may queue
+  Duration msl = seconds{30};                // TIME_WAIT lasts 2 * msl
+  Duration rto_initial = seconds{1};         // RFC 6298 (2.1)
+  Duration rto_min = milliseconds{200};      // Linux's TCP_RTO_MIN; RFC 6298 says 1 s
+  Duration rto_max = seconds{60};            // RFC 6298 (2.5)
+  unsigned max_retransmits = 10;             // data or FIN, then abort with RST
+  unsigned max_synack_retransmits = 5;       // Linux tcp_synack_retries
+  Duration fin_wait2_timeout = seconds{60};  // Linux tcp_fin_timeout
+  Duration delayed_ack = milliseconds{40};   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
+  std::size_t max_connections = 10000;       // all states but LISTEN
+  std::size_t syn_backlog = 1024;            // connections in SYN_RECEIVED
+  std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  bool window_scaling = true;                // RFC 7323
+  bool timestamps = true;                    // RFC 7323
+  bool sack = true;                          // RFC 2018, receive side
+  bool nagle = true;                         // RFC 9293 §3.7.4
+
+  [[nodiscard]] std::uint16_t our_mss() const noexcept {
+    return static_cast<std::uint16_t>(mtu - 40);
+  }
+};
+
+}  // namespace tapsrv::tcp

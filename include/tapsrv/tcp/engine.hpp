@@ -1,0 +1,75 @@
+// The TCP engine: listeners, the connection table, CLOSED and LISTEN processing
+// (RFC 9293 §3.10.7.1-2), and the timers of all connections.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <set>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "tapsrv/core/stats.hpp"
+#include "tapsrv/core/time.hpp"
+#include "tapsrv/tcp/config.hpp"
+#include "tapsrv/tcp/connection.hpp"
+#include "tapsrv/tcp/four_tuple.hpp"
+#include "tapsrv/tcp/handler.hpp"
+#include "tapsrv/tcp/isn.hpp"
+#include "tapsrv/tcp/outbox.hpp"
+#include "tapsrv/wire/tcp.hpp"
+
+namespace tapsrv::tcp {
+
+/// Pure TCP: the same inputs give the same outputs. No syscalls, no clock, no logging.
+class Engine {
+ public:
+  /// Every reference must outlive the engine.
+  Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs = Observer::none());
+  ~Engine();
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  /// Opens `port` on `local_ip` (CLOSED -> LISTEN); `factory` must outlive the engine.
+  void listen(Instant now, wire::Ipv4Addr local_ip, std::uint16_t port, HandlerFactory& factory);
+  /// One checksum-verified segment from `src` to `dst`. Replies go to `out`.
+  void on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpSegment& seg,
+                  Outbox& out);
+  [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
+  void on_timers(Instant now, Outbox& out);
+  /// Resets every connection (SIGTERM): nobody is left hanging.
+  void abort_all(Instant now, Outbox& out);
+
+  [[nodiscard]] std::size_t connection_count() const noexcept { return table_.size(); }
+  /// Null when there is no such connection.
+  [[nodiscard]] const Connection* find(const FourTuple& id) const noexcept;
+
+ private:
+  void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
+                 HandlerFactory& factory, Outbox& out);
+  void reply_reset(const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
+  /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
+  void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
+  void unindex(Connection& c);
+  void reindex(Connection& c);
+
+  struct Listener {
+    wire::Ipv4Addr ip;
+    HandlerFactory* factory;
+  };
+
+  const Config& cfg_;
+  IsnSource& isn_;
+  Stats& stats_;
+  Observer& obs_;
+  std::unordered_map<std::uint16_t, Listener> listeners_;
+  std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
+  // Timers: each connection appears at most once, under its next deadline.
+  std::set<std::pair<Instant, Connection*>> timers_;
+  std::unordered_map<Connection*, Instant> indexed_;
+  std::size_t syn_received_ = 0;
+  std::vector<Connection*> due_;  // reused by on_timers()
+};
+
+}  // namespace tapsrv::tcp

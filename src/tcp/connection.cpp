@@ -1,0 +1,147 @@
+// Connection set-up, user calls and the single way to change state.
+#include "tapsrv/tcp/connection.hpp"
+
+#include <algorithm>
+
+#include "tapsrv/core/bug.hpp"
+
+namespace tapsrv::tcp {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+
+namespace {
+
+// RFC 7323 §2.3: the smallest shift that lets a 16-bit field describe the whole buffer.
+std::uint8_t window_shift_for(std::size_t buffer) noexcept {
+  std::uint8_t shift = 0;
+  while (shift < 14 && (buffer >> shift) > 0xffff) { ++shift; }
+  return shift;
+}
+
+// RFC 9293 §3.7.1: without the option a peer accepts 536 bytes. Linux refuses to go below
+// 48 bytes (TCP_MIN_SND_MSS), which keeps a hostile tiny MSS from costing a segment per byte.
+constexpr std::uint16_t kDefaultMss = 536;
+constexpr std::uint16_t kMinMss = 48;
+constexpr std::uint16_t kTimestampsLen = 12;
+
+}  // namespace
+
+Connection::Connection(const Config& cfg, const FourTuple& id, Stats& stats, Observer& obs)
+    : cfg_{cfg},
+      id_{id},
+      stats_{stats},
+      obs_{obs},
+      snd_buf_{cfg.send_buffer},
+      rcv_buf_{cfg.recv_buffer},
+      rtt_{cfg.rto_initial, cfg.rto_min, cfg.rto_max} {}
+
+void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum iss, Outbox& out) {
+  now_ = now;
+  // RFC 9293 §3.10.7.2 third: RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ, SND.UNA = ISS.
+  irs_ = syn.seq;
+  rcv_.nxt = syn.seq + 1;
+  rcv_.adv_right = rcv_.nxt;
+  iss_ = iss;
+  snd_.una = iss;
+  snd_.nxt = iss + 1;
+  snd_max_ = snd_.nxt;
+  data_seq_ = iss + 1;
+  recover_ = iss;
+  // The window of a SYN is never scaled (RFC 7323 §2.2).
+  snd_.wnd = syn.window;
+  snd_.max_wnd = syn.window;
+  snd_.wl1 = syn.seq;
+  snd_.wl2 = iss;
+
+  const auto& o = syn.options;
+  if (cfg_.window_scaling && o.window_scale) {
+    snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 §2.3
+    rcv_wscale_ = window_shift_for(cfg_.recv_buffer);
+  }
+  ts_enabled_ = cfg_.timestamps && o.timestamps.has_value();
+  if (ts_enabled_) { ts_recent_ = o.timestamps->value; }
+  sack_enabled_ = cfg_.sack && o.sack_permitted;
+  const std::uint16_t peer_mss = std::max(o.mss.value_or(kDefaultMss), kMinMss);
+  mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -
+                                    (ts_enabled_ ? kTimestampsLen : 0));
+  cwnd_ = cfg_.initial_cwnd_segments * mss_;
+
+  enter(State::SynReceived, now, Cause::Segment, &syn);
+  send_syn_ack(now, out);
+  arm_retransmit(now);
+}
+
+void Connection::consume(std::size_t n) noexcept { rcv_buf_.consume(std::min(n, readable())); }
+
+std::size_t Connection::writable() const noexcept {
+  if (fin_queued_ || !kSending.contains(state_)) { return 0; }
+  return snd_buf_.free();
+}
+
+std::size_t Connection::write(wire::Bytes data) {
+  if (writable() == 0) { return 0; }
+  return snd_buf_.push(data);
+}
+
+void Connection::close() {
+  const Instant now = now_;
+  if (fin_queued_) { return; }
+  fin_queued_ = true;
+  // RFC 9293 §3.10.4: the state changes now; the FIN follows the queued data (output()).
+  switch (state_) {
+    case State::SynReceived:
+    case State::Established: return enter(State::FinWait1, now, Cause::AppClose);
+    case State::CloseWait: return enter(State::LastAck, now, Cause::AppClose);
+    default: return;
+  }
+}
+
+void Connection::abort(Instant now, Outbox& out, Cause cause) {
+  if (state_ == State::Closed || state_ == State::Listen) { return; }
+  if (state_ != State::TimeWait) {
+    // RFC 9293 §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; with ACK, as Linux sends it.
+    send_segment(now, out, snd_.nxt, TcpFlags::kRst | TcpFlags::kAck, {});
+    stats_.add(Counter::TcpResetsSent);
+  }
+  enter(State::Closed, now, cause);
+}
+
+std::optional<Instant> Connection::next_deadline() const noexcept {
+  std::optional<Instant> earliest;
+  for (const auto& t : {retransmit_, persist_, delayed_ack_, time_wait_, fin_wait2_}) {
+    if (t && (!earliest || *t < *earliest)) { earliest = t; }
+  }
+  return earliest;
+}
+
+void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg) {
+  if (TAPSRV_BUG_IF(!is_legal_transition(state_, next), stats_)) {
+    next = State::Closed;  // release builds: never continue in an impossible state
+  }
+  obs_.on_transition(id_, state_, next, cause, seg);
+  state_ = next;
+  switch (next) {
+    case State::Established: stats_.add(Counter::TcpConnectionsEstablished); break;
+    case State::FinWait2: fin_wait2_ = now + cfg_.fin_wait2_timeout; break;
+    case State::TimeWait:
+      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
+      time_wait_ = now + 2 * cfg_.msl;
+      retransmit_.reset();
+      persist_.reset();
+      delayed_ack_.reset();
+      fin_wait2_.reset();
+      break;
+    case State::Closed:
+    case State::Listen:
+      retransmit_.reset();
+      persist_.reset();
+      delayed_ack_.reset();
+      time_wait_.reset();
+      fin_wait2_.reset();
+      break;
+    default: break;
+  }
+}
+
+}  // namespace tapsrv::tcp

@@ -1,0 +1,162 @@
+#include "tapsrv/tcp/engine.hpp"
+
+namespace tapsrv::tcp {
+
+using wire::TcpFlags;
+using wire::TcpSegment;
+
+Engine::Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs)
+    : cfg_{cfg}, isn_{isn}, stats_{stats}, obs_{obs} {}
+
+Engine::~Engine() = default;
+
+void Engine::listen(Instant /*now*/, wire::Ipv4Addr local_ip, std::uint16_t port,
+                    HandlerFactory& factory) {
+  listeners_[port] = Listener{local_ip, &factory};
+  obs_.on_transition(FourTuple{.local_ip = local_ip, .local_port = port}, State::Closed,
+                     State::Listen, Cause::Listen, nullptr);
+}
+
+const Connection* Engine::find(const FourTuple& id) const noexcept {
+  const auto it = table_.find(id);
+  return it == table_.end() ? nullptr : it->second.get();
+}
+
+void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, const TcpSegment& seg,
+                        Outbox& out) {
+  const FourTuple id{src, seg.src_port, dst, seg.dst_port};
+  if (const auto it = table_.find(id); it != table_.end()) {
+    Connection& c = *it->second;
+    unindex(c);
+    const bool was_syn_received = c.state() == State::SynReceived;
+    c.on_segment(now, seg, out);
+    return settle(now, c, out, was_syn_received);
+  }
+  stats_.add(Counter::TcpSegmentsIn);
+  if (obs_.wants_segments()) { obs_.on_segment(id, false, seg); }
+  const auto l = listeners_.find(seg.dst_port);
+  if (l == listeners_.end() || l->second.ip != dst) {
+    // RFC 9293 §3.10.7.1, CLOSED: answer anything but an RST with an RST.
+    if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
+    stats_.count(Drop::TcpNoListener);
+    return reply_reset(id, seg, out);
+  }
+  on_listen(now, id, seg, *l->second.factory, out);
+}
+
+void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
+                       HandlerFactory& /*factory*/, Outbox& out) {
+  // RFC 9293 §3.10.7.2, in its order: RST, then ACK, then SYN.
+  if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
+  if (seg.flags.ack()) {
+    stats_.count(Drop::TcpListenNoSyn);
+    return reply_reset(id, seg, out);
+  }
+  if (!seg.flags.syn()) { return stats_.count(Drop::TcpListenNoSyn); }
+  // A SYN that also carries FIN is a scanner's probe, not an opening (Linux drops it too).
+  if (seg.flags.fin()) { return stats_.count(Drop::TcpBadSynFlags); }
+  if (table_.size() >= cfg_.max_connections) {
+    // Refused at once, so the client sees ECONNREFUSED instead of retrying for a minute.
+    stats_.count(Drop::TcpTooManyConns);
+    return reply_reset(id, seg, out);
+  }
+  if (syn_received_ >= cfg_.syn_backlog) {
+    // TODO(#5): SYN cookies (RFC 4987) instead of dropping when the backlog is full.
+    return stats_.count(Drop::TcpBacklogFull);
+  }
+  auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_);
+  Connection& c = *owned;
+  table_.emplace(id, std::move(owned));
+  stats_.add(Counter::TcpConnectionsAccepted);
+  ++syn_received_;
+  c.open_passive(now, seg, isn_.isn(id, now), out);
+  settle(now, c, out, true);
+}
+
+void Engine::reply_reset(const FourTuple& id, const TcpSegment& seg, Outbox& out) {
+  // <SEQ=SEG.ACK><CTL=RST> if the segment had an ACK, else
+  // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+  TcpSegment rst{.src_port = seg.dst_port, .dst_port = seg.src_port};
+  if (seg.flags.ack()) {
+    rst.seq = seg.ack;
+    rst.flags = TcpFlags{TcpFlags::kRst};
+  } else {
+    rst.ack = seg.seq + seg.seq_len();
+    rst.flags = TcpFlags{TcpFlags::kRst | TcpFlags::kAck};
+  }
+  if (obs_.wants_segments()) { obs_.on_segment(id, true, rst); }
+  stats_.add(Counter::TcpSegmentsOut);
+  stats_.add(Counter::TcpResetsSent);
+  out.send(id, rst);
+}
+
+void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_received) {
+  const auto events = c.take_events();
+  if ((events & Connection::kEstablished) != 0) {
+    if (const auto l = listeners_.find(c.id().local_port); l != listeners_.end()) {
+      c.set_handler(l->second.factory->make(c.id()));
+    }
+    if (c.handler() != nullptr) { c.handler()->on_established(c); }
+  }
+  if (auto* h = c.handler(); h != nullptr) {
+    if ((events & Connection::kReadable) != 0) { h->on_readable(c); }
+    if ((events & Connection::kWritable) != 0) { h->on_writable(c); }
+  }
+  c.output(now, out);
+  if (was_syn_received && c.state() != State::SynReceived) { --syn_received_; }
+  if (c.state() == State::Closed || c.state() == State::Listen) {
+    if (auto* h = c.handler(); h != nullptr) { h->on_closed(c); }
+    unindex(c);
+    const FourTuple id = c.id();
+    table_.erase(id);  // destroys c
+    return;
+  }
+  reindex(c);
+}
+
+void Engine::unindex(Connection& c) {
+  if (const auto it = indexed_.find(&c); it != indexed_.end()) {
+    timers_.erase({it->second, &c});
+    indexed_.erase(it);
+  }
+}
+
+void Engine::reindex(Connection& c) {
+  unindex(c);
+  if (const auto deadline = c.next_deadline()) {
+    timers_.emplace(*deadline, &c);
+    indexed_.emplace(&c, *deadline);
+  }
+}
+
+std::optional<Instant> Engine::next_deadline() const noexcept {
+  if (timers_.empty()) { return std::nullopt; }
+  return timers_.begin()->first;
+}
+
+void Engine::on_timers(Instant now, Outbox& out) {
+  // Collect first: each due connection runs once per call even if it re-arms at `now`.
+  due_.clear();
+  for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) {
+    due_.push_back(it->second);
+  }
+  for (Connection* c : due_) {
+    unindex(*c);
+    const bool was_syn_received = c->state() == State::SynReceived;
+    c->on_timers(now, out);
+    settle(now, *c, out, was_syn_received);
+  }
+}
+
+void Engine::abort_all(Instant now, Outbox& out) {
+  for (auto& [id, c] : table_) {
+    c->abort(now, out, Cause::Shutdown);
+    if (auto* h = c->handler(); h != nullptr) { h->on_closed(*c); }
+  }
+  table_.clear();
+  timers_.clear();
+  indexed_.clear();
+  syn_received_ = 0;
+}
+
+}  // namespace tapsrv::tcp

@@ -1,0 +1,315 @@
+// RFC 9293 §3.10.7.4 "SEGMENT ARRIVES" in a synchronized state, one function per check, with
+// RFC 5961 (blind attacks), RFC 7323 (PAWS) and RFC 5681/6582 (congestion) folded in.
+#include <algorithm>
+
+#include "tapsrv/core/bug.hpp"
+#include "tapsrv/tcp/connection.hpp"
+
+namespace tapsrv::tcp {
+
+using wire::SeqNum;
+using wire::TcpFlags;
+using wire::TcpSegment;
+
+void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
+  now_ = now;
+  stats_.add(Counter::TcpSegmentsIn);
+  if (obs_.wants_segments()) { obs_.on_segment(id_, false, in); }
+  if (!kSynchronized.contains(state_)) { return; }  // LISTEN and CLOSED belong to the engine
+  // Our SYN,ACK was lost and the peer repeats its SYN: answer it again rather than wait for
+  // the timer (Linux, tcp_check_req). RFC 5961 would send a challenge ACK, which the peer in
+  // SYN_SENT drops.
+  if (state_ == State::SynReceived && in.flags.syn() && !in.flags.ack() && in.seq == irs_) {
+    send_syn_ack(now, out);
+    return;
+  }
+  TcpSegment seg = in;
+  if (check_sequence(now, seg) == Step::Stop) { return; }  // first
+  if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
+  if (check_syn(now, seg, out) == Step::Stop) { return; }  // fourth (+ RFC 5961 §4.2)
+  if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
+  process_text(now, seg);                                  // sixth (URG ignored) and seventh
+  check_fin(now, seg);                                     // eighth
+}
+
+Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
+  const std::uint32_t seg_len = seg.seq_len();
+  // RFC 7323 §5.3 R1: PAWS comes before the window test; an RST is exempt.
+  if (ts_enabled_ && seg.options.timestamps && !seg.flags.rst() &&
+      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) < 0) {
+    stats_.count(Drop::TcpPawsRejected);
+    ack_now_ = true;
+    return Step::Stop;
+  }
+  const std::int32_t signed_wnd = rcv_.adv_right - rcv_.nxt;
+  const std::uint32_t wnd = signed_wnd > 0 ? static_cast<std::uint32_t>(signed_wnd) : 0;
+  bool acceptable = false;
+  if (seg_len == 0) {
+    acceptable = wnd == 0 ? seg.seq == rcv_.nxt : wire::in_window(seg.seq, rcv_.nxt, wnd);
+  } else if (wnd > 0) {
+    acceptable = wire::in_window(seg.seq, rcv_.nxt, wnd) ||
+                 wire::in_window(seg.seq + (seg_len - 1), rcv_.nxt, wnd);
+  } else {
+    // RFC 9293 §3.10.7.4: with a zero window "special allowance should be made to accept
+    // valid ACKs, URGs, and RSTs": keep the header of a segment at RCV.NXT, drop its text.
+    acceptable = seg.seq == rcv_.nxt;
+    seg.payload = {};
+    seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
+  }
+  if (!acceptable) {
+    stats_.count(Drop::TcpOutOfWindow);
+    if (!seg.flags.rst()) { ack_now_ = true; }  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    // RFC 9293: a FIN repeated in TIME_WAIT restarts the 2 MSL timeout.
+    if (state_ == State::TimeWait && seg.flags.fin()) { time_wait_ = now + 2 * cfg_.msl; }
+    return Step::Stop;
+  }
+  // RFC 7323 §4.3 (2): remember the peer's clock from a segment that covers Last.ACK.sent.
+  if (ts_enabled_ && seg.options.timestamps && seg.seq <= last_ack_sent_ &&
+      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) >= 0) {
+    ts_recent_ = seg.options.timestamps->value;
+  }
+  if (seg.flags.rst() || seg.flags.syn()) { return Step::Continue; }  // judged whole below
+  // Trim to the window: text before RCV.NXT is a duplicate, text past the right edge is not ours
+  // to keep (a FIN beyond it goes too).
+  if (seg.seq < rcv_.nxt) {
+    const auto dup = static_cast<std::uint32_t>(rcv_.nxt - seg.seq);
+    if (dup >= seg.payload.size()) {
+      if (dup > seg.payload.size()) {
+        seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
+      }
+      seg.payload = {};
+    } else {
+      seg.payload = seg.payload.subspan(dup);
+    }
+    seg.seq = rcv_.nxt;
+  }
+  const auto room = static_cast<std::uint32_t>(std::max<std::int32_t>(rcv_.adv_right - seg.seq, 0));
+  if (seg.payload.size() > room) {
+    seg.payload = seg.payload.first(room);
+    seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
+  }
+  return Step::Continue;
+}
+
+Connection::Step Connection::check_rst(Instant now, const TcpSegment& seg, Outbox& /*out*/) {
+  if (!seg.flags.rst()) { return Step::Continue; }
+  // RFC 5961 §3.2: only an RST exactly at RCV.NXT resets; any other in-window RST earns a
+  // challenge ACK, so a blind attacker must guess the exact number.
+  if (seg.seq != rcv_.nxt) {
+    stats_.count(Drop::TcpRstChallenged);
+    ack_now_ = true;
+    return Step::Stop;
+  }
+  stats_.add(Counter::TcpResetsReceived);
+  // RFC 9293: a passive SYN_RECEIVED returns to LISTEN; every other state is simply closed.
+  enter(state_ == State::SynReceived ? State::Listen : State::Closed, now, Cause::Segment, &seg);
+  return Step::Stop;
+}
+
+Connection::Step Connection::check_syn(Instant /*now*/, const TcpSegment& seg, Outbox& /*out*/) {
+  if (!seg.flags.syn()) { return Step::Continue; }
+  // RFC 5961 §4.2 (and RFC 9293 §3.10.7.4 fourth): a SYN in a synchronized state, wherever it
+  // falls, gets a challenge ACK; a genuine restarted peer answers it with an RST.
+  // TODO(#5): RFC 6191 reuse of TIME_WAIT for a new SYN.
+  stats_.count(Drop::TcpSynChallenged);
+  ack_now_ = true;
+  return Step::Stop;
+}
+
+Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbox& out) {
+  if (!seg.flags.ack()) {
+    stats_.count(Drop::TcpNoAck);  // RFC 9293 fifth: "if the ACK bit is off, drop"
+    return Step::Stop;
+  }
+  // RFC 5961 §5.2: acceptable acks lie in [SND.UNA - MAX.SND.WND, SND.NXT]. SND.NXT is read as
+  // the highest number ever sent, since go-back-N after a timeout pulls SND.NXT back.
+  if (snd_max_ < seg.ack) {
+    if (state_ == State::SynReceived) {
+      // RFC 9293 fifth, SYN_RECEIVED: <SEQ=SEG.ACK><CTL=RST>.
+      send_segment(now, out, seg.ack, TcpFlags::kRst, {});
+      stats_.add(Counter::TcpResetsSent);
+      return Step::Stop;
+    }
+    stats_.count(Drop::TcpAckTooNew);
+    ack_now_ = true;
+    return Step::Stop;
+  }
+  if (seg.ack < snd_.una - std::max<std::uint32_t>(snd_.max_wnd, 1)) {
+    stats_.count(Drop::TcpAckTooOld);
+    ack_now_ = true;
+    return Step::Stop;
+  }
+  if (state_ == State::SynReceived) {
+    if (!(snd_.una < seg.ack)) {
+      send_segment(now, out, seg.ack, TcpFlags::kRst, {});
+      stats_.add(Counter::TcpResetsSent);
+      return Step::Stop;
+    }
+    // Our SYN is acknowledged: SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK.
+    snd_.wnd = std::uint32_t{seg.window} << snd_wscale_;
+    snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+    snd_.wl1 = seg.seq;
+    snd_.wl2 = seg.ack;
+    retries_ = 0;
+    enter(State::Established, now, Cause::Segment, &seg);
+    events_ |= kEstablished;
+  }
+  const std::uint32_t old_wnd = snd_.wnd;
+  if (snd_.una < seg.ack) {
+    on_new_ack(now, seg, out);
+  } else if (seg.ack == snd_.una && seg.payload.empty() && !seg.flags.syn() && !seg.flags.fin() &&
+             snd_.una != snd_max_ && (std::uint32_t{seg.window} << snd_wscale_) == old_wnd) {
+    on_duplicate_ack(now, out);  // RFC 5681 §2's five conditions
+  }
+  update_send_window(seg);
+  if (fin_sent_ && snd_.una == fin_seq_ + 1) { fin_acked(now, seg); }
+  return state_ == State::Closed ? Step::Stop : Step::Continue;
+}
+
+void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
+  const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
+  // Data bytes acknowledged: the SYN and FIN take sequence numbers but no buffer space.
+  if (data_seq_ < seg.ack) {
+    const auto data_acked =
+        std::min<std::size_t>(static_cast<std::uint32_t>(seg.ack - data_seq_), snd_buf_.size());
+    snd_buf_.consume(data_acked);
+    data_seq_ = data_seq_ + static_cast<std::uint32_t>(data_acked);
+    if (data_acked > 0) { events_ |= kWritable; }
+  }
+  // RFC 6298 (Karn): only a segment sent once gives an RTT sample.
+  if (timed_seq_ && *timed_seq_ < seg.ack) {
+    rtt_.sample(now - timed_at_);
+    timed_seq_.reset();
+  }
+  snd_.una = seg.ack;
+  if (snd_.nxt < snd_.una) { snd_.nxt = snd_.una; }
+  const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
+  if (in_recovery_) {
+    if (recover_ <= seg.ack) {
+      // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
+      cwnd_ = std::min(ssthresh_, std::max(flight, std::uint32_t{mss_}) + mss_);
+      in_recovery_ = false;
+    } else {
+      // Partial acknowledgment: the next hole is lost too; resend it at once.
+      retransmit_head(now, out);
+      cwnd_ = (cwnd_ > acked ? cwnd_ - acked : 0) + mss_;
+    }
+  } else if (cwnd_ < ssthresh_) {
+    cwnd_ += std::min<std::uint32_t>(acked, mss_);  // slow start, RFC 5681 (2) with L = 1 SMSS
+  } else {
+    cwnd_ += std::max<std::uint32_t>(1, std::uint32_t{mss_} * mss_ / cwnd_);  // (3)
+  }
+  dupacks_ = 0;
+  retries_ = 0;
+  // RFC 6298 (5.2) and (5.3).
+  if (snd_.una == snd_max_) {
+    retransmit_.reset();
+  } else {
+    arm_retransmit(now);
+  }
+}
+
+void Connection::on_duplicate_ack(Instant now, Outbox& out) {
+  ++dupacks_;
+  if (dupacks_ == 3 && !in_recovery_ && recover_ < snd_.una) {
+    // RFC 5681 §3.2 steps 2-4 with RFC 6582's `recover`.
+    const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
+    ssthresh_ = std::max(flight / 2, 2U * mss_);
+    recover_ = snd_max_;
+    in_recovery_ = true;
+    retransmit_head(now, out);
+    cwnd_ = ssthresh_ + 3U * mss_;
+    stats_.add(Counter::TcpFastRetransmits);
+  } else if (dupacks_ > 3 && in_recovery_) {
+    cwnd_ += mss_;  // step 5: each further duplicate means a segment has left the network
+  }
+}
+
+void Connection::update_send_window(const TcpSegment& seg) {
+  // RFC 9293 fifth: only a segment newer than the last update may change SND.WND.
+  if (!(snd_.wl1 < seg.seq || (snd_.wl1 == seg.seq && snd_.wl2 <= seg.ack))) { return; }
+  snd_.wnd = std::uint32_t{seg.window} << snd_wscale_;
+  snd_.max_wnd = std::max(snd_.max_wnd, snd_.wnd);
+  snd_.wl1 = seg.seq;
+  snd_.wl2 = seg.ack;
+  if (snd_.wnd > 0) {
+    persist_.reset();
+    persist_backoff_ = 0;
+  }
+}
+
+void Connection::fin_acked(Instant now, const TcpSegment& seg) {
+  switch (state_) {
+    case State::FinWait1: return enter(State::FinWait2, now, Cause::Segment, &seg);
+    case State::Closing: return enter(State::TimeWait, now, Cause::Segment, &seg);
+    case State::LastAck: return enter(State::Closed, now, Cause::Segment, &seg);
+    default: return;
+  }
+}
+
+void Connection::process_text(Instant now, const TcpSegment& seg) {
+  // RFC 9293 seventh: text is only taken while the peer has not closed.
+  if (!kReceiving.contains(state_) || seg.payload.empty() || peer_fin_) { return; }
+  const auto off = static_cast<std::uint32_t>(seg.seq - rcv_.nxt);
+  const auto len = static_cast<std::uint32_t>(seg.payload.size());
+  if (TAPSRV_BUG_IF(rcv_buf_.size() + off + len > rcv_buf_.capacity(), stats_)) { return; }
+  if (off != 0) {
+    // Out of order: keep it in place in the ring and ACK at once, with SACK blocks
+    // (RFC 5681 §4.2: an out-of-order segment is acknowledged immediately).
+    if (reassembly_.add(off, len)) {
+      rcv_buf_.write_at(rcv_buf_.size() + off, seg.payload);
+      stats_.add(Counter::TcpOutOfOrder);
+    } else {
+      stats_.count(Drop::TcpReassemblyFull);
+    }
+    ack_now_ = true;
+    return;
+  }
+  rcv_buf_.write_at(rcv_buf_.size(), seg.payload);
+  const bool had_holes = !reassembly_.empty();
+  const std::uint32_t extra = reassembly_.advance(len);
+  rcv_buf_.commit(len + extra);
+  rcv_.nxt += len + extra;
+  unacked_bytes_ += len + extra;
+  events_ |= kReadable;
+  // RFC 5681 §4.2: ACK at least every second full segment, at once when a gap was (partly)
+  // filled, and otherwise within the delayed-ACK time.
+  if (had_holes || unacked_bytes_ >= 2U * mss_) {
+    ack_now_ = true;
+  } else if (!delayed_ack_) {
+    delayed_ack_ = now + cfg_.delayed_ack;
+  }
+  if (peer_fin_seq_ && *peer_fin_seq_ == rcv_.nxt) { peer_fin(now, &seg); }
+}
+
+void Connection::check_fin(Instant now, const TcpSegment& seg) {
+  if (!seg.flags.fin() || peer_fin_) { return; }
+  const SeqNum fin_seq = seg.seq + static_cast<std::uint32_t>(seg.payload.size());
+  if (fin_seq != rcv_.nxt) {
+    // Data before the FIN is missing: remember where the stream ends and wait for it.
+    if (kReceiving.contains(state_)) { peer_fin_seq_ = fin_seq; }
+    ack_now_ = true;
+    return;
+  }
+  peer_fin(now, &seg);
+}
+
+void Connection::peer_fin(Instant now, const TcpSegment* seg) {
+  // RFC 9293 eighth: advance RCV.NXT over the FIN, acknowledge it, tell the application.
+  peer_fin_ = true;
+  peer_fin_seq_.reset();
+  rcv_.nxt += 1;
+  ack_now_ = true;
+  events_ |= kReadable;
+  switch (state_) {
+    case State::SynReceived:
+    case State::Established: return enter(State::CloseWait, now, Cause::Segment, seg);
+    case State::FinWait1:
+      return enter(fin_sent_ && snd_.una == fin_seq_ + 1 ? State::TimeWait : State::Closing, now,
+                   Cause::Segment, seg);
+    case State::FinWait2: return enter(State::TimeWait, now, Cause::Segment, seg);
+    default: return;
+  }
+}
+
+}  // namespace tapsrv::tcp
