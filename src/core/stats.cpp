@@ -71,6 +71,8 @@ std::string_view name(Counter c) noexcept {
     case Counter::IcmpErrorsRateLimited: return "icmp_errors_rate_limited";
     case Counter::TcpSegmentsIn: return "tcp_segments_in";
     case Counter::TcpSegmentsOut: return "tcp_segments_out";
+    case Counter::TcpBytesReceived: return "tcp_bytes_received";
+    case Counter::TcpBytesSent: return "tcp_bytes_sent";
     case Counter::TcpConnectionsAccepted: return "tcp_connections_accepted";
     case Counter::TcpConnectionsEstablished: return "tcp_connections_established";
     case Counter::TcpRetransmits: return "tcp_retransmits";

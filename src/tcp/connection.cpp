@@ -48,6 +48,7 @@ void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum i
   snd_max_ = snd_.nxt;
   data_seq_ = iss + 1;
   recover_ = iss;
+  sack_high_ = iss;
   // The window of a SYN is never scaled (RFC 7323 §2.2).
   snd_.wnd = syn.window;
   snd_.max_wnd = syn.window;

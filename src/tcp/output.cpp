@@ -150,7 +150,8 @@ void Connection::output(Instant now, Outbox& out) {
     }
     const bool last = payload.size() == unsent;
     send_segment(now, out, snd_.nxt, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);
-    if (resend) { stats_.add(Counter::TcpRetransmits); }
+    stats_.add(resend ? Counter::TcpRetransmits : Counter::TcpBytesSent,
+               resend ? 1 : payload.size());
     snd_.nxt += static_cast<std::uint32_t>(payload.size());
     if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
     if (!retransmit_) { arm_retransmit(now); }

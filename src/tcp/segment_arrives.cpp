@@ -155,11 +155,16 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     events_ |= kEstablished;
   }
   const std::uint32_t old_wnd = snd_.wnd;
+  const bool new_sack = note_sack_blocks(seg);
   if (snd_.una < seg.ack) {
     on_new_ack(now, seg, out);
-  } else if (seg.ack == snd_.una && seg.payload.empty() && !seg.flags.syn() && !seg.flags.fin() &&
-             snd_.una != snd_max_ && (std::uint32_t{seg.window} << snd_wscale_) == old_wnd) {
-    on_duplicate_ack(now, out);  // RFC 5681 §2's five conditions
+  } else if (seg.ack == snd_.una && !seg.flags.syn() && !seg.flags.fin() && snd_.una != snd_max_ &&
+             (new_sack ||
+              (seg.payload.empty() && (std::uint32_t{seg.window} << snd_wscale_) == old_wnd))) {
+    // RFC 5681 §2's five conditions, or, per RFC 6675 §2, any segment (data included) whose
+    // SACK blocks report bytes above SND.UNA not reported before: in an echo both sides send
+    // data, so the peer's duplicate acknowledgments ride on its data segments.
+    on_duplicate_ack(now, out);
   }
   update_send_window(seg);
   if (fin_sent_ && snd_.una == fin_seq_ + 1) { fin_acked(now, seg); }
@@ -211,7 +216,7 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
 
 void Connection::on_duplicate_ack(Instant now, Outbox& out) {
   ++dupacks_;
-  if (dupacks_ == 3 && !in_recovery_ && recover_ < snd_.una) {
+  if (!in_recovery_ && recover_ < snd_.una && dupacks_ >= duplicate_threshold()) {
     // RFC 5681 §3.2 steps 2-4 with RFC 6582's `recover`.
     const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
     ssthresh_ = std::max(flight / 2, 2U * mss_);
@@ -223,6 +228,31 @@ void Connection::on_duplicate_ack(Instant now, Outbox& out) {
   } else if (dupacks_ > 3 && in_recovery_) {
     cwnd_ += mss_;  // step 5: each further duplicate means a segment has left the network
   }
+}
+
+bool Connection::note_sack_blocks(const TcpSegment& seg) noexcept {
+  if (sack_high_ < snd_.una) { sack_high_ = snd_.una; }
+  bool advanced = false;
+  for (std::size_t i = 0; i < seg.options.sack_count; ++i) {
+    const auto right = seg.options.sack[i].right;
+    // Only blocks within what we sent count; anything else is stale or forged.
+    if (sack_high_ < right && right <= snd_max_) {
+      sack_high_ = right;
+      advanced = true;
+    }
+  }
+  return advanced;
+}
+
+unsigned Connection::duplicate_threshold() const noexcept {
+  // RFC 5827 early retransmit: with fewer than four segments outstanding and nothing new that
+  // may be sent, three duplicates can never arrive, so one fewer than the flight is enough.
+  const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
+  const std::uint32_t segments = (flight + mss_ - 1) / mss_;
+  const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
+  const bool can_send_new = snd_max_ < data_end() && wnd > flight;
+  if (segments >= 4 || can_send_new) { return 3; }
+  return std::max<std::uint32_t>(segments, 2) - 1;
 }
 
 void Connection::update_send_window(const TcpSegment& seg) {
@@ -271,6 +301,7 @@ void Connection::process_text(Instant now, const TcpSegment& seg) {
   rcv_buf_.commit(len + extra);
   rcv_.nxt += len + extra;
   unacked_bytes_ += len + extra;
+  stats_.add(Counter::TcpBytesReceived, len + extra);
   events_ |= kReadable;
   // RFC 5681 §4.2: ACK at least every second full segment, at once when a gap was (partly)
   // filled, and otherwise within the delayed-ACK time.

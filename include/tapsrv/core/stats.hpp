@@ -73,6 +73,8 @@ enum class Counter : std::uint8_t {
   IcmpErrorsRateLimited,
   TcpSegmentsIn,
   TcpSegmentsOut,
+  TcpBytesReceived,
+  TcpBytesSent,
   TcpConnectionsAccepted,
   TcpConnectionsEstablished,
   TcpRetransmits,

@@ -63,8 +63,10 @@ class ByteRing {
   }
   /// Drops `n` bytes from the head. Precondition: n <= size().
   void consume(std::size_t n) noexcept {
+    // The head never snaps back to 0 when the ring empties: out-of-order bytes may already sit
+    // past size(), at offsets relative to the current head.
     size_ -= n;
-    head_ = size_ == 0 ? 0 : (head_ + n) % capacity_;
+    head_ = (head_ + n) % capacity_;
   }
 
  private:

@@ -94,6 +94,9 @@ class Connection {
   void check_fin(Instant now, const wire::TcpSegment& seg);
   void on_new_ack(Instant now, const wire::TcpSegment& seg, Outbox& out);
   void on_duplicate_ack(Instant now, Outbox& out);
+  [[nodiscard]] unsigned duplicate_threshold() const noexcept;
+  /// Records the peer's SACK blocks; true when they report bytes not reported before.
+  bool note_sack_blocks(const wire::TcpSegment& seg) noexcept;
   void update_send_window(const wire::TcpSegment& seg);
   void fin_acked(Instant now, const wire::TcpSegment& seg);
   void peer_fin(Instant now, const wire::TcpSegment* seg);
@@ -155,6 +158,7 @@ class Connection {
   unsigned dupacks_ = 0;
   bool in_recovery_ = false;
   wire::SeqNum recover_{};
+  wire::SeqNum sack_high_{};  // highest right edge the peer's SACK blocks have reported
 
   // RTT (RFC 6298) with Karn's rule: one timed segment at a time, never a retransmitted one.
   RttEstimator rtt_;

@@ -1,0 +1,163 @@
+"""Kernel TCP clients (plain Python sockets) that exercise tapsrv's services.
+
+Usage: tcp_client.py MODE HOST PORT [ARGS]. Prints one result line; exits non-zero on any
+mismatch. Every socket has a timeout, so nothing here can hang forever.
+  echo CLIENTS BYTES       CLIENTS concurrent connections each send BYTES random bytes and check
+                           the SHA-256 of what comes back
+  half-close BYTES         send BYTES, shutdown(SHUT_WR), read every echoed byte, then EOF
+  discard BYTES            send BYTES, half-close, wait for the server's FIN
+  chargen BYTES            read BYTES of RFC 864 lines and check every line
+  abort                    connect, send, then close with SO_LINGER 0 (an RST)
+  refused                  connect must fail with ECONNREFUSED
+"""
+import hashlib
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+TIMEOUT = 120.0
+
+
+def connect(host: str, port: int) -> socket.socket:
+    s = socket.create_connection((host, port), timeout=10.0)
+    s.settimeout(TIMEOUT)
+    return s
+
+
+def echo_one(host, port, nbytes, results, index):
+    try:
+        data = os.urandom(nbytes)
+        s = connect(host, port)
+        sender = threading.Thread(target=s.sendall, args=(data,))
+        sender.start()
+        got = hashlib.sha256()
+        received = 0
+        while received < nbytes:
+            chunk = s.recv(min(1 << 20, nbytes - received))
+            if not chunk:
+                break
+            got.update(chunk)
+            received += len(chunk)
+        sender.join(TIMEOUT)
+        s.close()
+        ok = received == nbytes and got.digest() == hashlib.sha256(data).digest()
+        results[index] = "ok" if ok else f"mismatch after {received} bytes"
+    except Exception as e:  # noqa: BLE001 - reported, not swallowed
+        results[index] = f"error {e!r}"
+
+
+def mode_echo(host, port, clients, nbytes):
+    results = [None] * clients
+    threads = [threading.Thread(target=echo_one, args=(host, port, nbytes, results, i))
+               for i in range(clients)]
+    start = time.monotonic()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT + 30)
+    bad = [r for r in results if r != "ok"]
+    secs = time.monotonic() - start
+    print(f"echo: {clients - len(bad)}/{clients} clients x {nbytes} bytes intact in {secs:.1f} s")
+    if bad:
+        print("failures:", bad[:5])
+        sys.exit(1)
+
+
+def mode_half_close(host, port, nbytes):
+    data = os.urandom(nbytes)
+    s = connect(host, port)
+    s.sendall(data)
+    s.shutdown(socket.SHUT_WR)
+    got = bytearray()
+    while True:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            break
+        got += chunk
+    s.close()
+    if bytes(got) != data:
+        print(f"half-close: got {len(got)} of {nbytes} bytes, content equal: {bytes(got) == data}")
+        sys.exit(1)
+    print(f"half-close: all {nbytes} bytes echoed after SHUT_WR, then EOF")
+
+
+def mode_discard(host, port, nbytes):
+    s = connect(host, port)
+    block = os.urandom(1 << 20)
+    sent = 0
+    start = time.monotonic()
+    while sent < nbytes:
+        n = min(len(block), nbytes - sent)
+        s.sendall(block[:n])
+        sent += n
+    s.shutdown(socket.SHUT_WR)
+    if s.recv(1) != b"":
+        print("discard: the server sent data")
+        sys.exit(1)
+    s.close()
+    secs = time.monotonic() - start
+    print(f"discard: sent {sent} bytes in {secs:.1f} s ({sent * 8 / secs / 1e9:.2f} Gbit/s), got EOF")
+
+
+def chargen_line(i: int) -> bytes:
+    return bytes(32 + (i + j) % 95 for j in range(72)) + b"\r\n"
+
+
+def mode_chargen(host, port, nbytes):
+    period = b"".join(chargen_line(i) for i in range(95))
+    s = connect(host, port)
+    got = bytearray()
+    start = time.monotonic()
+    while len(got) < nbytes:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            print(f"chargen: EOF after {len(got)} bytes")
+            sys.exit(1)
+        got += chunk
+    s.close()
+    secs = time.monotonic() - start
+    reps = len(got) // len(period) + 1
+    if bytes(got[:nbytes]) != (period * reps)[:nbytes]:
+        print("chargen: the stream does not follow RFC 864's pattern")
+        sys.exit(1)
+    print(f"chargen: {nbytes} bytes of RFC 864 lines in {secs:.1f} s")
+
+
+def mode_abort(host, port):
+    s = connect(host, port)
+    s.sendall(b"hello")
+    if s.recv(5) != b"hello":
+        sys.exit(1)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    s.close()
+    print("abort: closed with SO_LINGER 0")
+
+
+def mode_refused(host, port):
+    try:
+        socket.create_connection((host, port), timeout=5.0)
+    except ConnectionRefusedError:
+        print("refused: ECONNREFUSED")
+        return
+    print("refused: the connection was accepted or timed out")
+    sys.exit(1)
+
+
+def main():
+    mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    args = [int(a) for a in sys.argv[4:]]
+    {
+        "echo": lambda: mode_echo(host, port, *args),
+        "half-close": lambda: mode_half_close(host, port, *args),
+        "discard": lambda: mode_discard(host, port, *args),
+        "chargen": lambda: mode_chargen(host, port, *args),
+        "abort": lambda: mode_abort(host, port),
+        "refused": lambda: mode_refused(host, port),
+    }[mode]()
+
+
+if __name__ == "__main__":
+    main()

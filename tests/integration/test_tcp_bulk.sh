@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Bulk transfers: 256 MiB to discard (byte count checked on both sides), a chargen download
+# checked line by line, and curl against the http service, which closes actively.
+source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/tcp_lib.sh"
+tcp_start
+
+bytes=$((256 * 1048576))
+tcp_client discard 10.0.0.2 9 "$bytes" >"$T_TMP/discard.out" || fail "$(cat "$T_TMP/discard.out")"
+pass "$(cat "$T_TMP/discard.out")"
+
+tcp_client chargen 10.0.0.2 19 $((32 * 1048576)) >"$T_TMP/chargen.out" || fail "$(cat "$T_TMP/chargen.out")"
+pass "$(cat "$T_TMP/chargen.out")"
+
+page=$(in_ns "$tcp_ns" timeout 10 curl -sS -D "$T_TMP/headers" http://10.0.0.2:8080/) || fail "curl"
+grep -q "^HTTP/1.1 200 OK" "$T_TMP/headers" || fail "status: $(head -n1 "$T_TMP/headers")"
+grep -q "Hello from tapsrv" <<<"$page" || fail "page: $page"
+for _ in $(seq 50); do grep -q ":8080  TIME_WAIT -> CLOSED  (timeout)" "$tcp_log" && break; sleep 0.05; done
+grep -q ":8080  ESTABLISHED -> FIN_WAIT_1  (close)" "$tcp_log" || fail "http did not close actively"
+grep -q ":8080  TIME_WAIT -> CLOSED  (timeout)" "$tcp_log" || fail "no TIME_WAIT -> CLOSED"
+pass "curl: 200 OK; tapsrv closed actively and left TIME_WAIT after 2 MSL"
+
+stop_tapsrv "$tcp_pid"
+[ "$T_STATUS" -eq 0 ] || fail "exit status $T_STATUS"
+received=$(counter "$tcp_log" tcp_bytes_received)
+[ "$received" -ge "$bytes" ] || fail "tapsrv received $received of $bytes bytes"
+pass "tapsrv counted $received bytes received (256 MiB discard + requests)"
