@@ -25,6 +25,8 @@ struct NlAddrDeleter {
 using LinkPtr = std::unique_ptr<rtnl_link, LinkDeleter>;
 
 // libnl returns negative NLE_* codes; map the ones a person can act on to errno values.
+constexpr unsigned kTxQueueLen = 10000;
+
 [[noreturn]] void fail(int nl_err, const std::string& what) {
   const int code = -nl_err;
   if (code == NLE_PERM) {
@@ -71,6 +73,10 @@ void Netlink::configure_link(const std::string& name, std::uint32_t mtu,
   const LinkPtr change{rtnl_link_alloc()};
   if (!change) { throw std::system_error(ENOMEM, std::generic_category(), "rtnl_link_alloc"); }
   rtnl_link_set_mtu(change.get(), mtu);
+  // The TAP's queue towards us is tx_queue_len frames deep (1000 by default); a burst of
+  // connects or closes from thousands of clients overflows it while we are busy, and every
+  // dropped frame costs the peer a 200 ms timeout. Virtio rings are deep for the same reason.
+  rtnl_link_set_txqlen(change.get(), kTxQueueLen);
   if (master_index) { rtnl_link_set_master(change.get(), *master_index); }
   rtnl_link_set_flags(change.get(), IFF_UP);
   if (const int err = rtnl_link_change(sock_.get(), link.get(), change.get(), 0); err < 0) {

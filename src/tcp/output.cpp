@@ -113,11 +113,11 @@ void Connection::output(Instant now, Outbox& out) {
     return;
   }
   // A window update is owed when the application has made room worth announcing while the
-  // window we last advertised is small (the peer may be waiting on it, RFC 9293 §3.8.6.2.2).
+  // window we last advertised is too small for the peer to send into (RFC 9293 §3.8.6.2.2).
+  // A larger window rides on the next ACK: no extra segment for it.
   const auto advertised = static_cast<std::uint32_t>(rcv_.adv_right - rcv_.nxt);
   const auto possible = static_cast<std::uint32_t>(rcv_buf_.free());
-  if (!peer_fin_ && possible > advertised &&
-      (advertised < 2U * mss_ || possible - advertised >= rcv_buf_.capacity() / 2) &&
+  if (!peer_fin_ && possible > advertised && advertised < 2U * mss_ &&
       possible - advertised >= std::min<std::size_t>(rcv_buf_.capacity() / 2, mss_)) {
     ack_now_ = true;
   }

@@ -29,8 +29,8 @@ class Netlink {
   /// The interface called `name`, or nullopt when there is none. Needs no privilege.
   [[nodiscard]] std::optional<LinkInfo> find_link(const std::string& name);
 
-  /// Sets the MTU, enslaves to `master_index` when given, and brings the link up, in one
-  /// request (RTM_NEWLINK, as `ip link set` sends).
+  /// Sets the MTU and a deep transmit queue, enslaves to `master_index` when given, and brings
+  /// the link up, in one request (RTM_NEWLINK, as `ip link set` sends).
   void configure_link(const std::string& name, std::uint32_t mtu, std::optional<int> master_index);
   /// Adds `address` (with its prefix, so the kernel adds the on-link route) to `name`.
   void add_address(const std::string& name, wire::Ipv4Subnet address);

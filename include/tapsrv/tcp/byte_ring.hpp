@@ -1,17 +1,18 @@
-// A fixed-capacity ring of bytes: the send and receive buffers of a connection.
+// A bounded ring of bytes: the send and receive buffers of a connection.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
-#include <vector>
+#include <memory>
 
 #include "tapsrv/wire/bytes.hpp"
 
 namespace tapsrv::tcp {
 
 /// Bytes [0, size()) are readable from the head; write_at() can also place bytes beyond size()
-/// (out-of-order data) as long as they fit within capacity(). Storage is allocated on first use,
-/// so an idle connection costs nothing here.
+/// (out-of-order data) as long as they stay within capacity(). Storage starts empty and grows
+/// by doubling up to capacity() as bytes arrive, so an idle or chatty connection stays small
+/// and a new one costs no page faults for buffer it never uses.
 class ByteRing {
  public:
   explicit ByteRing(std::size_t capacity) noexcept : capacity_{capacity} {}
@@ -20,6 +21,8 @@ class ByteRing {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t free() const noexcept { return capacity_ - size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  /// Bytes of storage held now (<= capacity()).
+  [[nodiscard]] std::size_t allocated() const noexcept { return storage_; }
 
   /// Appends up to free() bytes of `data`; returns how many were taken.
   std::size_t push(wire::Bytes data) {
@@ -31,11 +34,11 @@ class ByteRing {
   /// Copies `data` to offset `off` from the head without changing size().
   /// Precondition: off + data.size() <= capacity().
   void write_at(std::size_t off, wire::Bytes data) {
-    ensure_storage();
-    std::size_t pos = (head_ + off) % capacity_;
+    reserve(off + data.size());
+    std::size_t pos = (head_ + off) % storage_;
     while (!data.empty()) {
-      const std::size_t n = std::min(data.size(), capacity_ - pos);
-      std::copy_n(data.begin(), n, buf_.begin() + static_cast<std::ptrdiff_t>(pos));
+      const std::size_t n = std::min(data.size(), storage_ - pos);
+      std::copy_n(data.begin(), n, buf_.get() + pos);
       data = data.subspan(n);
       pos = 0;
     }
@@ -46,34 +49,40 @@ class ByteRing {
   /// Valid until the next mutation. Precondition: off <= size().
   [[nodiscard]] wire::Bytes contiguous_at(std::size_t off, std::size_t max) const noexcept {
     if (off >= size_) { return {}; }
-    const std::size_t pos = (head_ + off) % capacity_;
-    const std::size_t n = std::min({max, size_ - off, capacity_ - pos});
-    return wire::Bytes{buf_.data() + pos, n};
-  }
-  /// Copies up to out.size() bytes from the head into `out` without consuming them.
-  std::size_t peek(wire::MutBytes out) const noexcept {
-    std::size_t done = 0;
-    while (done < out.size()) {
-      const auto run = contiguous_at(done, out.size() - done);
-      if (run.empty()) { break; }
-      std::copy(run.begin(), run.end(), out.begin() + static_cast<std::ptrdiff_t>(done));
-      done += run.size();
-    }
-    return done;
+    const std::size_t pos = (head_ + off) % storage_;
+    const std::size_t n = std::min({max, size_ - off, storage_ - pos});
+    return wire::Bytes{buf_.get() + pos, n};
   }
   /// Drops `n` bytes from the head. Precondition: n <= size().
   void consume(std::size_t n) noexcept {
     // The head never snaps back to 0 when the ring empties: out-of-order bytes may already sit
     // past size(), at offsets relative to the current head.
     size_ -= n;
-    head_ = (head_ + n) % capacity_;
+    if (storage_ != 0) { head_ = (head_ + n) % storage_; }
   }
 
  private:
-  void ensure_storage() {
-    if (buf_.size() != capacity_) { buf_.resize(capacity_); }
+  /// Makes offsets [0, end) from the head addressable, keeping every byte where it was
+  /// relative to the head (out-of-order bytes past size() included).
+  void reserve(std::size_t end) {
+    if (end <= storage_) { return; }
+    std::size_t grown = std::max<std::size_t>(storage_ * 2, kInitial);
+    while (grown < end) { grown *= 2; }
+    grown = std::min(grown, capacity_);
+    // Default-initialised: no memset of memory the peer may never fill.
+    std::unique_ptr<std::byte[]> next{new std::byte[grown]};
+    if (storage_ != 0) {
+      std::copy(buf_.get() + head_, buf_.get() + storage_, next.get());
+      std::copy(buf_.get(), buf_.get() + head_, next.get() + (storage_ - head_));
+    }
+    buf_ = std::move(next);
+    storage_ = grown;
+    head_ = 0;
   }
-  std::vector<std::byte> buf_;
+
+  static constexpr std::size_t kInitial = 4096;
+  std::unique_ptr<std::byte[]> buf_;
+  std::size_t storage_ = 0;
   std::size_t capacity_;
   std::size_t head_ = 0;
   std::size_t size_ = 0;
