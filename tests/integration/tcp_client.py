@@ -7,8 +7,11 @@ mismatch. Every socket has a timeout, so nothing here can hang forever.
   half-close BYTES         send BYTES, shutdown(SHUT_WR), read every echoed byte, then EOF
   discard BYTES            send BYTES, half-close, wait for the server's FIN
   chargen BYTES            read BYTES of RFC 864 lines and check every line
+  many CONNS               hold CONNS connections open at once, echo 16 bytes on each, close all
   abort                    connect, send, then close with SO_LINGER 0 (an RST)
   refused                  connect must fail with ECONNREFUSED
+  hold CONNS               open CONNS echo connections, print "ready", then expect every one to
+                           be reset by the server (tapsrv's shutdown)
 """
 import hashlib
 import os
@@ -126,6 +129,20 @@ def mode_chargen(host, port, nbytes):
     print(f"chargen: {nbytes} bytes of RFC 864 lines in {secs:.1f} s")
 
 
+def mode_many(host, port, conns):
+    start = time.monotonic()
+    socks = [connect(host, port) for _ in range(conns)]
+    for i, s in enumerate(socks):
+        s.sendall(b"%016d" % i)
+    bad = sum(1 for i, s in enumerate(socks) if s.recv(16) != b"%016d" % i)
+    for s in socks:
+        s.close()
+    secs = time.monotonic() - start
+    print(f"many: {conns - bad}/{conns} connections open at once echoed in {secs:.1f} s")
+    if bad:
+        sys.exit(1)
+
+
 def mode_abort(host, port):
     s = connect(host, port)
     s.sendall(b"hello")
@@ -134,6 +151,25 @@ def mode_abort(host, port):
     s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     s.close()
     print("abort: closed with SO_LINGER 0")
+
+
+def mode_hold(host, port, conns):
+    socks = [connect(host, port) for _ in range(conns)]
+    for s in socks:
+        s.sendall(b"x")
+        if s.recv(1) != b"x":
+            sys.exit(1)
+    print("ready", flush=True)
+    resets = 0
+    for s in socks:
+        s.settimeout(20.0)
+        try:
+            s.recv(1)
+        except ConnectionResetError:
+            resets += 1
+    print(f"hold: {resets}/{conns} connections reset by the server")
+    if resets != conns:
+        sys.exit(1)
 
 
 def mode_refused(host, port):
@@ -154,8 +190,10 @@ def main():
         "half-close": lambda: mode_half_close(host, port, *args),
         "discard": lambda: mode_discard(host, port, *args),
         "chargen": lambda: mode_chargen(host, port, *args),
+        "many": lambda: mode_many(host, port, *args),
         "abort": lambda: mode_abort(host, port),
         "refused": lambda: mode_refused(host, port),
+        "hold": lambda: mode_hold(host, port, *args),
     }[mode]()
 
 

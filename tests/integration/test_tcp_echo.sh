@@ -24,6 +24,14 @@ pass "log: CLOSED -> LISTEN -> SYN_RECEIVED -> ESTABLISHED -> CLOSE_WAIT -> LAST
 tcp_client refused 10.0.0.2 4444 || fail "closed port was not refused"
 pass "connection refused on a closed port"
 
+# Open connections are reset on exit, not left hanging.
+tcp_client hold 10.0.0.2 3333 100 >"$T_TMP/hold.out" &
+holder=$!
+for _ in $(seq 100); do grep -q ready "$T_TMP/hold.out" && break; sleep 0.05; done
+grep -q ready "$T_TMP/hold.out" || fail "the holding client never got ready"
 stop_tapsrv "$tcp_pid"
 [ "$T_STATUS" -eq 0 ] || fail "exit status $T_STATUS"
+wait "$holder" || fail "$(cat "$T_TMP/hold.out")"
+pass "SIGTERM: $(tail -n1 "$T_TMP/hold.out")"
+grep -q "ESTABLISHED -> CLOSED  (shutdown, reset)" "$tcp_log" || fail "no shutdown transitions logged"
 [ "$(counter "$tcp_log" tcp_no_listener)" -ge 1 ] || fail "tcp_no_listener not counted"
