@@ -37,6 +37,7 @@ std::string cause_text(tcp::Cause c, const wire::TcpSegment* seg) {
   switch (c) {
     case tcp::Cause::Segment: return seg != nullptr ? flag_names(seg->flags) : "segment";
     case tcp::Cause::Listen: return "listen";
+    case tcp::Cause::Connect: return "connect";
     case tcp::Cause::AppClose: return "close";
     case tcp::Cause::Timeout: return "timeout";
     case tcp::Cause::Retransmit: return "retransmission limit, reset";

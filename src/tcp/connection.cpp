@@ -42,23 +42,28 @@ void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum i
   irs_ = syn.seq;
   rcv_.nxt = syn.seq + 1;
   rcv_.adv_right = rcv_.nxt;
-  iss_ = iss;
-  snd_.una = iss;
-  snd_.nxt = iss + 1;
-  snd_max_ = snd_.nxt;
-  data_seq_ = iss + 1;
-  recover_ = iss;
-  sack_high_ = iss;
+  start_send_sequence(iss);
   // The window of a SYN is never scaled (RFC 7323 §2.2).
   snd_.wnd = syn.window;
   snd_.max_wnd = syn.window;
   snd_.wl1 = syn.seq;
   snd_.wl2 = iss;
 
-  const auto& o = syn.options;
-  if (cfg_.window_scaling && o.window_scale) {
+  negotiate(syn.options);
+  enter(State::SynReceived, now, Cause::Segment, &syn);
+  send_syn_ack(now, out);
+  arm_retransmit(now);
+}
+
+void Connection::negotiate(const wire::TcpOptions& o) {
+  // RFC 7323 §2.2: scaling is on only when both SYNs carry the option.
+  wscale_ok_ = cfg_.window_scaling && o.window_scale.has_value();
+  if (wscale_ok_) {
     snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 §2.3
     rcv_wscale_ = window_shift_for(cfg_.recv_buffer);
+  } else {
+    snd_wscale_ = 0;
+    rcv_wscale_ = 0;
   }
   ts_enabled_ = cfg_.timestamps && o.timestamps.has_value();
   if (ts_enabled_) { ts_recent_ = o.timestamps->value; }
@@ -67,9 +72,30 @@ void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum i
   mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -
                                     (ts_enabled_ ? kTimestampsLen : 0));
   cwnd_ = cfg_.initial_cwnd_segments * mss_;
+}
 
-  enter(State::SynReceived, now, Cause::Segment, &syn);
-  send_syn_ack(now, out);
+void Connection::start_send_sequence(SeqNum iss) noexcept {
+  // RFC 9293 §3.3.1: SND.UNA = ISS, SND.NXT = ISS + 1 once the SYN is out; data starts after.
+  iss_ = iss;
+  snd_.una = iss;
+  snd_.nxt = iss + 1;
+  snd_max_ = snd_.nxt;
+  data_seq_ = iss + 1;
+  recover_ = iss;
+  sack_high_ = iss;
+}
+
+void Connection::open_active(Instant now, SeqNum iss, Outbox& out) {
+  now_ = now;
+  passive_ = false;
+  state_ = State::Closed;
+  start_send_sequence(iss);
+  // What we offer; negotiate() settles it when the SYN,ACK shows what the peer accepted.
+  rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
+  ts_enabled_ = cfg_.timestamps;
+  sack_enabled_ = cfg_.sack;
+  enter(State::SynSent, now, Cause::Connect);
+  send_syn(now, out, false);
   arm_retransmit(now);
 }
 
@@ -100,7 +126,7 @@ void Connection::close() {
 
 void Connection::abort(Instant now, Outbox& out, Cause cause) {
   if (state_ == State::Closed || state_ == State::Listen) { return; }
-  if (state_ != State::TimeWait) {
+  if (kSynchronized.contains(state_) && state_ != State::TimeWait) {
     // RFC 9293 §3.10.5 ABORT: <SEQ=SND.NXT><CTL=RST>; with ACK, as Linux sends it.
     send_segment(now, out, snd_.nxt, TcpFlags::kRst | TcpFlags::kAck, {});
     stats_.add(Counter::TcpResetsSent);

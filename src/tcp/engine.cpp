@@ -22,6 +22,11 @@ const Connection* Engine::find(const FourTuple& id) const noexcept {
   return it == table_.end() ? nullptr : it->second.get();
 }
 
+Connection* Engine::find_mutable(const FourTuple& id) noexcept {
+  const auto it = table_.find(id);
+  return it == table_.end() ? nullptr : it->second.get();
+}
+
 void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, const TcpSegment& seg,
                         Outbox& out) {
   const FourTuple id{src, seg.src_port, dst, seg.dst_port};
@@ -44,8 +49,20 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
   on_listen(now, id, seg, *l->second.factory, out);
 }
 
+Connection* Engine::connect(Instant now, const FourTuple& id, HandlerFactory& factory,
+                            Outbox& out) {
+  if (table_.contains(id) || table_.size() >= cfg_.max_connections) { return nullptr; }
+  auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_);
+  Connection& c = *owned;
+  table_.emplace(id, std::move(owned));
+  c.set_factory(&factory);
+  c.open_active(now, isn_.isn(id, now), out);
+  settle(now, c, out, false);
+  return find_mutable(id);
+}
+
 void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
-                       HandlerFactory& /*factory*/, Outbox& out) {
+                       HandlerFactory& factory, Outbox& out) {
   // RFC 9293 §3.10.7.2, in its order: RST, then ACK, then SYN.
   if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
   if (seg.flags.ack()) {
@@ -68,6 +85,7 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   Connection& c = *owned;
   table_.emplace(id, std::move(owned));
   stats_.add(Counter::TcpConnectionsAccepted);
+  c.set_factory(&factory);
   ++syn_received_;
   c.open_passive(now, seg, isn_.isn(id, now), out);
   settle(now, c, out, true);
@@ -92,10 +110,8 @@ void Engine::reply_reset(const FourTuple& id, const TcpSegment& seg, Outbox& out
 
 void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_received) {
   const auto events = c.take_events();
-  if ((events & Connection::kEstablished) != 0) {
-    if (const auto l = listeners_.find(c.id().local_port); l != listeners_.end()) {
-      c.set_handler(l->second.factory->make(c.id()));
-    }
+  if ((events & Connection::kEstablished) != 0 && c.factory() != nullptr) {
+    c.set_handler(c.factory()->make(c.id()));
     if (c.handler() != nullptr) { c.handler()->on_established(c); }
   }
   if (auto* h = c.handler(); h != nullptr) {

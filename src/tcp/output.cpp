@@ -64,23 +64,27 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
   out.send(id_, s);
 }
 
-void Connection::send_syn_ack(Instant now, Outbox& out) {
+void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
   wire::TcpSegment s{.src_port = id_.local_port,
                      .dst_port = id_.remote_port,
                      .seq = iss_,
-                     .ack = rcv_.nxt,
-                     .flags = TcpFlags{TcpFlags::kSyn | TcpFlags::kAck}};
+                     .flags = TcpFlags{static_cast<std::uint8_t>(TcpFlags::kSyn |
+                                                                 (with_ack ? TcpFlags::kAck : 0))}};
   // The window of a SYN is unscaled (RFC 7323 §2.2).
   const auto wnd = std::min<std::size_t>(rcv_buf_.free(), kMaxUnscaledWindow);
-  rcv_.adv_right = rcv_.nxt + static_cast<std::uint32_t>(wnd);
   s.window = static_cast<std::uint16_t>(wnd);
   s.options.mss = cfg_.our_mss();
-  if (snd_wscale_ != 0 || (cfg_.window_scaling && rcv_wscale_ != 0)) {
-    s.options.window_scale = rcv_wscale_;
-  }
+  // A SYN offers what we support; a SYN,ACK answers only what the peer offered.
+  if (with_ack ? wscale_ok_ : cfg_.window_scaling) { s.options.window_scale = rcv_wscale_; }
   s.options.sack_permitted = sack_enabled_;
-  if (ts_enabled_) { s.options.timestamps = wire::Timestamps{ts_clock(now), ts_recent_}; }
-  last_ack_sent_ = rcv_.nxt;
+  if (ts_enabled_) {
+    s.options.timestamps = wire::Timestamps{ts_clock(now), with_ack ? ts_recent_ : 0};
+  }
+  if (with_ack) {
+    s.ack = rcv_.nxt;
+    rcv_.adv_right = rcv_.nxt + static_cast<std::uint32_t>(wnd);
+    last_ack_sent_ = rcv_.nxt;
+  }
   ack_now_ = false;
   if (obs_.wants_segments()) { obs_.on_segment(id_, true, s); }
   stats_.add(Counter::TcpSegmentsOut);
@@ -139,10 +143,11 @@ void Connection::output(Instant now, Outbox& out) {
       // largest window. A piece cut short by the ring's end is not short: more follows.
       const bool cut_by_ring = payload.size() < len;
       const bool all_queued = payload.size() == unsent;
-      const bool allowed = cut_by_ring ||
+      const bool allowed = cut_by_ring || sws_override_ ||
                            (all_queued && (flight == 0 || !cfg_.nagle || fin_queued_)) ||
                            payload.size() >= snd_.max_wnd / 2;
       if (!allowed) { break; }
+      sws_override_ = false;
     }
     if (!resend && !timed_seq_) {
       timed_seq_ = snd_.nxt;
@@ -171,7 +176,9 @@ void Connection::output(Instant now, Outbox& out) {
   if (ack_now_ && !sent) { send_segment(now, out, snd_.nxt, TcpFlags::kAck, {}); }
   // RFC 9293 §3.8.6.1: data waits behind a zero window; probe it so a lost update cannot
   // deadlock us.
-  if (snd_.wnd == 0 && snd_.nxt < data_end() && !retransmit_ && !persist_) {
+  // The same timer is RFC 1122 §4.2.3.4's override: data held back by sender SWS avoidance
+  // while nothing is in flight would otherwise wait for an ACK that never comes.
+  if (snd_.nxt < data_end() && !retransmit_ && !persist_) {
     persist_ = now + std::min(rtt_.rto() * (1U << std::min(persist_backoff_, 10U)), cfg_.rto_max);
   }
 }

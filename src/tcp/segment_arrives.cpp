@@ -15,6 +15,7 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   now_ = now;
   stats_.add(Counter::TcpSegmentsIn);
   if (obs_.wants_segments()) { obs_.on_segment(id_, false, in); }
+  if (state_ == State::SynSent) { return on_syn_sent(now, in, out); }
   if (!kSynchronized.contains(state_)) { return; }  // LISTEN and CLOSED belong to the engine
   // Our SYN,ACK was lost and the peer repeats its SYN: answer it again rather than wait for
   // the timer (Linux, tcp_check_req). RFC 5961 would send a challenge ACK, which the peer in
@@ -55,6 +56,12 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
     acceptable = seg.seq == rcv_.nxt;
     seg.payload = {};
     seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
+    // The text we could not take (a window probe, or data and FIN) still earns an ACK that
+    // repeats RCV.NXT and the zero window (RFC 9293 §3.8.6.1), or the prober never learns.
+    if (acceptable && !seg.flags.rst()) {
+      stats_.count(Drop::TcpOutOfWindow);
+      ack_now_ = true;
+    }
   }
   if (!acceptable) {
     stats_.count(Drop::TcpOutOfWindow);
@@ -102,7 +109,8 @@ Connection::Step Connection::check_rst(Instant now, const TcpSegment& seg, Outbo
   }
   stats_.add(Counter::TcpResetsReceived);
   // RFC 9293: a passive SYN_RECEIVED returns to LISTEN; every other state is simply closed.
-  enter(state_ == State::SynReceived ? State::Listen : State::Closed, now, Cause::Segment, &seg);
+  enter(state_ == State::SynReceived && passive_ ? State::Listen : State::Closed, now,
+        Cause::Segment, &seg);
   return Step::Stop;
 }
 

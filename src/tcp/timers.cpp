@@ -27,14 +27,15 @@ void Connection::on_timers(Instant now, Outbox& out) {
 void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
   retransmit_.reset();
   stats_.add(Counter::TcpRetransmitTimeouts);
-  if (state_ == State::SynReceived) {
-    if (retries_ >= cfg_.max_synack_retransmits) {
+  if (state_ == State::SynReceived || state_ == State::SynSent) {
+    const bool active = state_ == State::SynSent;
+    if (retries_ >= (active ? cfg_.max_syn_retransmits : cfg_.max_synack_retransmits)) {
       // Like Linux, a half-open connection that never completes just goes away.
-      return enter(State::Listen, now, Cause::Timeout);
+      return enter(passive_ ? State::Listen : State::Closed, now, Cause::Timeout);
     }
     ++retries_;
     rtt_.back_off();
-    send_syn_ack(now, out);
+    send_syn(now, out, !active);
     stats_.add(Counter::TcpRetransmits);
     return arm_retransmit(now);
   }
@@ -54,7 +55,12 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
 
 void Connection::on_persist_timeout(Instant now, Outbox& out) {
   persist_.reset();
-  if (snd_.wnd != 0 || !(snd_.nxt < data_end())) { return; }
+  if (!(snd_.nxt < data_end())) { return; }
+  if (snd_.wnd != 0) {
+    // A small window, not a closed one: send what it allows now (output() runs next).
+    sws_override_ = true;
+    return;
+  }
   // Linux's zero-window probe: an already-acknowledged sequence number makes the peer answer
   // with an ACK that carries its current window, without us committing a byte.
   send_segment(now, out, snd_.una - 1, TcpFlags::kAck, {});

@@ -56,7 +56,7 @@ struct LinkFixture {
 
   TxQueue tx;
   Stats stats;
-  test::RecordingObserver obs;
+  test::RecordingLinkObserver obs;
   LinkLayer link;
   Instant now{};
 };

@@ -19,7 +19,7 @@
 
 namespace tapsrv::test {
 
-class RecordingObserver final : public link::LinkObserver {
+class RecordingLinkObserver final : public link::LinkObserver {
  public:
   struct Learned {
     wire::Ipv4Addr ip;
@@ -72,7 +72,7 @@ struct StackHarness {
   }
 
   Stats stats;
-  RecordingObserver obs;
+  RecordingLinkObserver obs;
   tcp::FixedIsn isn{10000};
   Stack stack;
   Instant now{};

@@ -22,6 +22,7 @@ struct Config {
   Duration rto_max = seconds{60};            // RFC 6298 (2.5)
   unsigned max_retransmits = 10;             // data or FIN, then abort with RST
   unsigned max_synack_retransmits = 5;       // Linux tcp_synack_retries
+  unsigned max_syn_retransmits = 6;          // Linux tcp_syn_retries (active open)
   Duration fin_wait2_timeout = seconds{60};  // Linux tcp_fin_timeout
   Duration delayed_ack = milliseconds{40};   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
   std::size_t max_connections = 10000;       // all states but LISTEN

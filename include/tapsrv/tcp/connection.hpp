@@ -32,6 +32,8 @@ class Connection {
   // --- Engine side -------------------------------------------------------------------------
   /// RFC 9293 §3.10.7.2: a SYN reached a listener; answer SYN,ACK and enter SYN_RECEIVED.
   void open_passive(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss, Outbox& out);
+  /// RFC 9293 §3.10.1 active OPEN: send SYN and enter SYN_SENT.
+  void open_active(Instant now, wire::SeqNum iss, Outbox& out);
   /// RFC 9293 §3.10.7.3 and §3.10.7.4 for a segment of this connection.
   void on_segment(Instant now, const wire::TcpSegment& seg, Outbox& out);
   /// Runs every timer that is due at `now`.
@@ -64,6 +66,9 @@ class Connection {
   [[nodiscard]] const FourTuple& id() const noexcept { return id_; }
   [[nodiscard]] ConnectionHandler* handler() const noexcept { return handler_.get(); }
   void set_handler(std::unique_ptr<ConnectionHandler> h) noexcept { handler_ = std::move(h); }
+  /// Makes the handler once the connection is established; set by the engine.
+  [[nodiscard]] HandlerFactory* factory() const noexcept { return factory_; }
+  void set_factory(HandlerFactory* f) noexcept { factory_ = f; }
 
   /// For tests and invariants: the send-side sequence variables.
   struct SendVars {
@@ -85,6 +90,12 @@ class Connection {
  private:
   enum class Step : std::uint8_t { Continue, Stop };
 
+  // syn_sent.cpp: RFC 9293 §3.10.7.3.
+  void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
+  void negotiate(const wire::TcpOptions& peer);
+  void start_send_sequence(wire::SeqNum iss) noexcept;
+  void send_syn(Instant now, Outbox& out, bool with_ack);
+
   // segment_arrives.cpp: RFC 9293 §3.10.7.4, one function per check.
   Step check_sequence(Instant now, wire::TcpSegment& seg);
   Step check_rst(Instant now, const wire::TcpSegment& seg, Outbox& out);
@@ -104,7 +115,7 @@ class Connection {
   // output.cpp
   void send_segment(Instant now, Outbox& out, wire::SeqNum seq, std::uint8_t flags,
                     wire::Bytes payload);
-  void send_syn_ack(Instant now, Outbox& out);
+  void send_syn_ack(Instant now, Outbox& out) { send_syn(now, out, true); }
   void retransmit_head(Instant now, Outbox& out);
   [[nodiscard]] std::uint16_t advertise_window();
   [[nodiscard]] std::uint32_t ts_clock(Instant now) const noexcept;
@@ -123,6 +134,8 @@ class Connection {
   Stats& stats_;
   Observer& obs_;
   std::unique_ptr<ConnectionHandler> handler_;
+  HandlerFactory* factory_ = nullptr;
+  bool passive_ = true;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 
@@ -140,6 +153,7 @@ class Connection {
   std::uint16_t mss_ = 536;
   std::uint8_t snd_wscale_ = 0;
   std::uint8_t rcv_wscale_ = 0;
+  bool wscale_ok_ = false;
   bool ts_enabled_ = false;
   bool sack_enabled_ = false;
   std::uint32_t ts_recent_ = 0;
@@ -174,6 +188,7 @@ class Connection {
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
   bool ack_now_ = false;
+  bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
   std::uint32_t unacked_bytes_ = 0;  // received since our last ACK
 };
 

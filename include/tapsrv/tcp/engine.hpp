@@ -33,6 +33,9 @@ class Engine {
 
   /// Opens `port` on `local_ip` (CLOSED -> LISTEN); `factory` must outlive the engine.
   void listen(Instant now, wire::Ipv4Addr local_ip, std::uint16_t port, HandlerFactory& factory);
+  /// Active open from `id.local_*` to `id.remote_*`. Returns null (and sends nothing) when the
+  /// 4-tuple is in use or the table is full. `factory` must outlive the connection.
+  Connection* connect(Instant now, const FourTuple& id, HandlerFactory& factory, Outbox& out);
   /// One checksum-verified segment from `src` to `dst`. Replies go to `out`.
   void on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, const wire::TcpSegment& seg,
                   Outbox& out);
@@ -52,6 +55,7 @@ class Engine {
   /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
+  Connection* find_mutable(const FourTuple& id) noexcept;
   void reindex(Connection& c);
 
   struct Listener {

@@ -16,7 +16,15 @@ class Outbox {
 };
 
 /// What moved a connection from one state to the next, for the log line.
-enum class Cause : std::uint8_t { Segment, Listen, AppClose, Timeout, Retransmit, Shutdown };
+enum class Cause : std::uint8_t {
+  Segment,
+  Listen,
+  Connect,
+  AppClose,
+  Timeout,
+  Retransmit,
+  Shutdown
+};
 
 /// Engine events for people; called synchronously, so implementations must be quick and must
 /// not call back into the engine.

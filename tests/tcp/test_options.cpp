@@ -1,0 +1,187 @@
+// Options: MSS (RFC 9293 §3.7.1), window scale and timestamps with PAWS (RFC 7323), and
+// SACK-permitted (RFC 2018), as the SYN-ACK answers them and as data then uses them.
+#include <doctest/doctest.h>
+
+#include "support/tcp_peer.hpp"
+
+namespace tapsrv::test {
+namespace {
+
+using tcp::State;
+
+TEST_SUITE("tcp.options") {
+  TEST_CASE("SYN-ACK without options offered: MSS only") {
+    TcpPeer p = TcpPeer::listening();
+    SynOptions o;
+    o.mss = std::nullopt;
+    p.send(syn(kRemoteIss, o));
+    const Sent s = p.expect({.flags = kSyn | kAck, .window = 16384, .len = 0});
+    CHECK(s.seg.options.mss == std::optional<std::uint16_t>{1460});
+    CHECK(!s.seg.options.window_scale.has_value());
+    CHECK(!s.seg.options.sack_permitted);
+    CHECK(!s.seg.options.timestamps.has_value());
+    CHECK(p.drops() == "");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_connections_accepted+1");
+  }
+
+  TEST_CASE("SYN-ACK echoes window scale, SACK-permitted and timestamps when offered") {
+    TcpPeer p = TcpPeer::listening();
+    SynOptions o;
+    o.wscale = 7;
+    o.sack = true;
+    o.ts = wire::Timestamps{100, 0};
+    p.send(syn(kRemoteIss, o));
+    const Sent s = p.expect({.flags = kSyn | kAck, .window = 16384});
+    CHECK(s.seg.options.mss == std::optional<std::uint16_t>{1460});
+    CHECK(s.seg.options.window_scale == std::optional<std::uint8_t>{0});  // 16 KiB needs none
+    CHECK(s.seg.options.sack_permitted);
+    REQUIRE(s.seg.options.timestamps.has_value());
+    CHECK(s.seg.options.timestamps->echo == 100);
+    CHECK(s.seg.options.timestamps->value == kLocalIss);  // ms clock offset by the ISS
+    CHECK(p.drops() == "");
+  }
+
+  TEST_CASE("options the configuration turns off are not echoed") {
+    auto cfg = test_config();
+    cfg.window_scaling = false;
+    cfg.sack = false;
+    cfg.timestamps = false;
+    TcpPeer p = TcpPeer::listening(kPort, cfg);
+    SynOptions o;
+    o.wscale = 7;
+    o.sack = true;
+    o.ts = wire::Timestamps{100, 0};
+    p.send(syn(kRemoteIss, o));
+    const Sent s = p.expect({.flags = kSyn | kAck});
+    CHECK(!s.seg.options.window_scale.has_value());
+    CHECK(!s.seg.options.sack_permitted);
+    CHECK(!s.seg.options.timestamps.has_value());
+    CHECK(p.drops() == "");
+  }
+
+  TEST_CASE("our MSS comes from the MTU") {
+    for (const std::uint16_t mtu : {576, 1280, 1500, 9000}) {
+      CAPTURE(mtu);
+      auto cfg = test_config();
+      cfg.mtu = mtu;
+      TcpPeer p = TcpPeer::listening(kPort, cfg);
+      p.send(syn(kRemoteIss));
+      const Sent s = p.expect({.flags = kSyn | kAck});
+      CHECK(s.seg.options.mss == std::optional<std::uint16_t>{mtu - 40});
+      CHECK(p.drops() == "");
+    }
+  }
+
+  TEST_CASE("our segments never exceed min(peer MSS, ours), less 12 bytes with timestamps") {
+    struct Case {
+      std::optional<std::uint16_t> peer_mss;
+      bool ts;
+      std::size_t expected;
+    };
+    const Case cases[] = {
+        {std::nullopt, false, 536},
+        {536, false, 536},
+        {1000, false, 1000},
+        {1000, true, 988},
+        {1460, false, 1460},
+        {1460, true, 1448},
+        {9000, false, 1460},
+        {9000, true, 1448},
+        {10, false, 48},  // Linux's floor (TCP_MIN_SND_MSS)
+    };
+    for (const auto& c : cases) {
+      CAPTURE(c.peer_mss.value_or(0));
+      CAPTURE(c.ts);
+      TcpPeer p = TcpPeer::listening();
+      p.app().to_write = pattern(5000);
+      SynOptions o;
+      o.mss = c.peer_mss;
+      if (c.ts) { o.ts = wire::Timestamps{1, 0}; }
+      p.handshake(o);
+      CHECK(p.conn()->mss() == c.expected);
+      const auto sent = p.take_all();
+      REQUIRE(!sent.empty());
+      CHECK(sent.front().payload.size() == c.expected);
+      for (const auto& s : sent) { CHECK(s.payload.size() <= c.expected); }
+      CHECK(p.drops() == "");
+    }
+  }
+
+  TEST_CASE("the peer's window scale applies to its windows after the handshake, not to the SYN") {
+    TcpPeer p = TcpPeer::listening();
+    p.app().to_write = pattern(10000);
+    SynOptions o;
+    o.wscale = 2;
+    p.handshake(o, 1000);  // 1000 << 2 = 4000 bytes
+    CHECK(p.conn()->snd().wnd == 4000);
+    p.expect({.seq = kOurSeq, .len = kMss});
+    p.expect({.seq = kOurSeq + kMss, .len = kMss});
+    p.expect_nothing();                                // 1080 left in the window: a silly segment
+    p.send(ack(kPeerSeq, kOurSeq + 2 * kMss, 16000));  // 64000 bytes
+    CHECK(p.conn()->snd().wnd == 64000);
+    CHECK(p.pending() > 0);
+    CHECK(p.drops() == "");
+  }
+
+  TEST_CASE("our own window is scaled when the buffer needs it") {
+    auto cfg = test_config();
+    cfg.recv_buffer = 256 * 1024;
+    TcpPeer p = TcpPeer::listening(kPort, cfg);
+    p.app().auto_read = false;
+    SynOptions o;
+    o.wscale = 7;
+    p.send(syn(kRemoteIss, o));
+    const Sent s = p.expect({.flags = kSyn | kAck, .window = 65535});  // a SYN is never scaled
+    CHECK(s.seg.options.window_scale == std::optional<std::uint8_t>{3});
+    p.send(ack(kPeerSeq, kOurSeq));
+    p.expect_nothing();  // the larger window rides on the next ACK, no segment of its own
+    const Buffer payload = pattern(1000);
+    p.send(data(kPeerSeq, kOurSeq, payload));
+    p.advance(40ms);
+    p.expect({.flags = kAck, .ack = kPeerSeq + 1000, .window = (262144 - 1000) >> 3});
+    CHECK(p.drops() == "");
+  }
+
+  TEST_CASE("PAWS: a segment with an old TSval is dropped with an ACK; TS.Recent moves forward") {
+    TcpPeer p = TcpPeer::listening();
+    SynOptions o;
+    o.ts = wire::Timestamps{100, 0};
+    p.handshake(o);
+    const Buffer stream = pattern(40);
+    auto part = [&](std::size_t off, std::size_t len) {
+      return wire::Bytes{stream}.subspan(off, len);
+    };
+    p.send(with_ts(data(kPeerSeq, kOurSeq, part(0, 10)), 200, kLocalIss));
+    p.advance(40ms);
+    Sent a = p.expect({.flags = kAck, .ack = kPeerSeq + 10});
+    REQUIRE(a.seg.options.timestamps.has_value());
+    CHECK(a.seg.options.timestamps->echo == 200);  // TS.Recent updated
+    CHECK(a.seg.options.timestamps->value == kLocalIss + 40);
+
+    p.send(with_ts(data(kPeerSeq + 10, kOurSeq, part(10, 10)), 150, kLocalIss));  // old
+    a = p.expect({.flags = kAck, .ack = kPeerSeq + 10});
+    CHECK(a.seg.options.timestamps->echo == 200);
+    CHECK(p.app().received.size() == 10);
+    CHECK(p.drops() == "tcp_paws_rejected+1");
+
+    // An out-of-order segment does not update TS.Recent (it does not cover Last.ACK.sent).
+    p.send(with_ts(data(kPeerSeq + 20, kOurSeq, part(20, 20)), 300, kLocalIss));
+    a = p.expect({.flags = kAck, .ack = kPeerSeq + 10});
+    CHECK(a.seg.options.timestamps->echo == 200);
+    p.send(with_ts(data(kPeerSeq + 10, kOurSeq, part(10, 10)), 250, kLocalIss));
+    a = p.expect({.flags = kAck, .ack = kPeerSeq + 40});
+    CHECK(a.seg.options.timestamps->echo == 250);
+    CHECK(p.app().received == stream);
+
+    // An RST is exempt from PAWS (RFC 7323 §5.3 R1).
+    p.send(with_ts(rst(kPeerSeq + 40), 1, 0));
+    CHECK(p.state() == State::Closed);
+    CHECK(p.drops() == "tcp_paws_rejected+1");
+    CHECK(p.events() ==
+          "tcp_segments_in+5 tcp_segments_out+4 tcp_bytes_received+40 tcp_out_of_order+1 "
+          "tcp_resets_received+1");
+  }
+}
+
+}  // namespace
+}  // namespace tapsrv::test
