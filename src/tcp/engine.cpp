@@ -34,11 +34,14 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
     Connection& c = *it->second;
     unindex(c);
     const bool was_syn_received = c.state() == State::SynReceived;
-    c.on_segment(now, seg, out);
-    return settle(now, c, out, was_syn_received);
+    c.on_segment(now, seg, out);  // counts the segment
+    const bool reopen = c.wants_reopen();
+    settle(now, c, out, was_syn_received);  // erases c if it closed
+    if (!reopen) { return; }
+  } else {
+    stats_.add(Counter::TcpSegmentsIn);
+    if (obs_.wants_segments()) { obs_.on_segment(id, false, seg); }
   }
-  stats_.add(Counter::TcpSegmentsIn);
-  if (obs_.wants_segments()) { obs_.on_segment(id, false, seg); }
   const auto l = listeners_.find(seg.dst_port);
   if (l == listeners_.end() || l->second.ip != dst) {
     // RFC 9293 §3.10.7.1, CLOSED: answer anything but an RST with an RST.

@@ -24,6 +24,15 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
     send_syn_ack(now, out);
     return;
   }
+  // RFC 6191 (and RFC 1122 §4.2.2.13): a new SYN for a 4-tuple in TIME_WAIT may reopen it
+  // when its timestamp (or, without timestamps, its sequence number) proves it is a new
+  // incarnation; Linux does the same (tcp_timewait_state_process). The engine then treats the
+  // SYN as it would at the listener.
+  if (state_ == State::TimeWait && in.flags.syn() && !in.flags.ack() && !in.flags.rst() &&
+      is_new_incarnation(in)) {
+    reopen_ = true;
+    return enter(State::Closed, now, Cause::Segment, &in);
+  }
   TcpSegment seg = in;
   if (check_sequence(now, seg) == Step::Stop) { return; }  // first
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
@@ -31,6 +40,17 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
   process_text(now, seg);                                  // sixth (URG ignored) and seventh
   check_fin(now, seg);                                     // eighth
+}
+
+bool Connection::is_new_incarnation(const TcpSegment& syn) const noexcept {
+  if (ts_enabled_ && syn.options.timestamps) {
+    const auto age = static_cast<std::int32_t>(syn.options.timestamps->value - ts_recent_);
+    // Deviation: RFC 6191 drops a SYN whose timestamp merely equals TS.Recent, which happens
+    // when a client reconnects within the same millisecond; Linux then accepts it on its
+    // sequence number (tcp_timewait_state_process), and so do we. An older one is PAWS.
+    return age > 0 || (age == 0 && rcv_.nxt < syn.seq);
+  }
+  return rcv_.nxt < syn.seq;
 }
 
 Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
@@ -118,7 +138,6 @@ Connection::Step Connection::check_syn(Instant /*now*/, const TcpSegment& seg, O
   if (!seg.flags.syn()) { return Step::Continue; }
   // RFC 5961 §4.2 (and RFC 9293 §3.10.7.4 fourth): a SYN in a synchronized state, wherever it
   // falls, gets a challenge ACK; a genuine restarted peer answers it with an RST.
-  // TODO(#5): RFC 6191 reuse of TIME_WAIT for a new SYN.
   stats_.count(Drop::TcpSynChallenged);
   ack_now_ = true;
   return Step::Stop;

@@ -9,6 +9,8 @@ mismatch. Every socket has a timeout, so nothing here can hang forever.
   chargen BYTES            read BYTES of RFC 864 lines and check every line
   many CONNS               hold CONNS connections open at once, echo 16 bytes on each, close all
   abort                    connect, send, then close with SO_LINGER 0 (an RST)
+  reuse LOCAL_PORT          two HTTP GETs from the same local port, one after the other: the
+                           second SYN meets the first connection in TIME_WAIT on the server
   refused                  connect must fail with ECONNREFUSED
   hold CONNS               open CONNS echo connections, print "ready", then expect every one to
                            be reset by the server (tapsrv's shutdown)
@@ -172,6 +174,37 @@ def mode_hold(host, port, conns):
         sys.exit(1)
 
 
+def mode_reuse(host, port, local_port):
+    for attempt in (1, 2):
+        # Our side closed last (LAST_ACK until tapsrv's final ACK lands): the 4-tuple may be
+        # busy for a moment, so retry the bind-and-connect briefly.
+        for _ in range(200):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("0.0.0.0", local_port))
+            s.settimeout(10.0)
+            try:
+                s.connect((host, port))
+                break
+            except OSError as e:
+                s.close()
+                if e.errno != 99:
+                    raise
+                time.sleep(0.01)
+        s.sendall(b"GET / HTTP/1.1\r\nHost: tapsrv\r\n\r\n")
+        reply = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            reply += chunk
+        s.close()
+        if not reply.startswith(b"HTTP/1.1 200 OK"):
+            print(f"reuse: request {attempt} got {reply[:40]!r}")
+            sys.exit(1)
+    print(f"reuse: two requests from local port {local_port} both answered")
+
+
 def mode_refused(host, port):
     try:
         socket.create_connection((host, port), timeout=5.0)
@@ -193,6 +226,7 @@ def main():
         "many": lambda: mode_many(host, port, *args),
         "abort": lambda: mode_abort(host, port),
         "refused": lambda: mode_refused(host, port),
+        "reuse": lambda: mode_reuse(host, port, *args),
         "hold": lambda: mode_hold(host, port, *args),
     }[mode]()
 

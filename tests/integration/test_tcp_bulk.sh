@@ -20,6 +20,14 @@ grep -q ":8080  ESTABLISHED -> FIN_WAIT_1  (close)" "$tcp_log" || fail "http did
 grep -q ":8080  TIME_WAIT -> CLOSED  (timeout)" "$tcp_log" || fail "no TIME_WAIT -> CLOSED"
 pass "curl: 200 OK; tapsrv closed actively and left TIME_WAIT after 2 MSL"
 
+# The same client port again at once: tapsrv's side is in TIME_WAIT (it closed actively), and
+# the new SYN, with a newer timestamp, reopens it (RFC 6191) instead of waiting 2 MSL.
+reuse_port=45123
+tcp_client reuse 10.0.0.2 8080 "$reuse_port" >"$T_TMP/reuse.out" || fail "$(cat "$T_TMP/reuse.out")"
+grep -q "10.0.0.1:$reuse_port -> 10.0.0.2:8080  TIME_WAIT -> CLOSED  (SYN)" "$tcp_log" ||
+  fail "the second SYN did not reopen TIME_WAIT: $(grep ":$reuse_port " "$tcp_log")"
+pass "$(cat "$T_TMP/reuse.out"); TIME_WAIT reopened by the new SYN"
+
 stop_tapsrv "$tcp_pid"
 [ "$T_STATUS" -eq 0 ] || fail "exit status $T_STATUS"
 received=$(counter "$tcp_log" tcp_bytes_received)

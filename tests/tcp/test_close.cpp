@@ -176,6 +176,24 @@ TEST_SUITE("tcp.close") {
     CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1");
   }
 
+  TEST_CASE("TIME_WAIT: a new SYN beyond RCV.NXT reopens the 4-tuple (RFC 6191, as Linux)") {
+    TcpPeer p = TcpPeer::time_wait();
+    const std::uint32_t next_iss = kPeerSeq + 100000;
+    p.send(syn(next_iss));
+    p.expect({.flags = kSyn | kAck, .ack = next_iss + 1});
+    CHECK(p.state() == State::SynReceived);
+    CHECK(p.drops() == "");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_connections_accepted+1");
+  }
+
+  TEST_CASE("TIME_WAIT: a SYN at or below RCV.NXT is an old duplicate and gets a challenge ACK") {
+    TcpPeer p = TcpPeer::time_wait();
+    p.send(syn(kPeerSeq));
+    p.expect({.flags = kAck, .seq = kOurSeq + 1, .ack = kPeerSeq + 1});
+    CHECK(p.state() == State::TimeWait);
+    CHECK(p.drops() == "tcp_out_of_window+1");
+  }
+
   TEST_CASE("CLOSE_WAIT ignores text that follows the peer's FIN") {
     TcpPeer p = TcpPeer::close_wait();
     const Buffer payload = pattern(10);

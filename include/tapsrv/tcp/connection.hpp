@@ -44,6 +44,8 @@ class Connection {
   void abort(Instant now, Outbox& out, Cause cause);
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   [[nodiscard]] std::uint8_t take_events() noexcept { return std::exchange(events_, 0); }
+  /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
+  [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }
 
   // --- Service side (RFC 9293 §3.10 SEND, RECEIVE, CLOSE) ----------------------------------
   [[nodiscard]] std::size_t readable() const noexcept { return rcv_buf_.size(); }
@@ -92,6 +94,7 @@ class Connection {
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
+  [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
   void negotiate(const wire::TcpOptions& peer);
   void start_send_sequence(wire::SeqNum iss) noexcept;
   void send_syn(Instant now, Outbox& out, bool with_ack);
@@ -135,7 +138,8 @@ class Connection {
   Observer& obs_;
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
-  bool passive_ = true;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
+  bool passive_ = true;
+  bool reopen_ = false;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 
