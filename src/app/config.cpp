@@ -225,6 +225,8 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
   }
   c.backlog = o.backlog;
+  if (o.user.empty()) { return ConfigError{"invalid --user '': give a user name"}; }
+  c.user = o.user;
   c.pcap = o.pcap;
   static constexpr std::string_view kLevels[] = {"trace", "debug",    "info", "warn",
                                                  "error", "critical", "off"};

@@ -32,6 +32,7 @@ struct Options {
   double msl = 30;                 // seconds; TIME_WAIT lasts twice this
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
+  std::string user = "nobody";  // who to become after set-up when started as root
 };
 
 struct PortSpec {
@@ -56,6 +57,7 @@ struct Config {
   Duration msl{};
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
+  std::string user;
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

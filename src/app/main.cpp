@@ -3,6 +3,7 @@
 #include <sodium/randombytes.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <csignal>
@@ -14,6 +15,7 @@
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
 #include "tapsrv/io/clock.hpp"
+#include "tapsrv/io/privileges.hpp"
 #include "tapsrv/service/services.hpp"
 #include "tapsrv/tcp/isn.hpp"
 
@@ -39,6 +41,8 @@ void add_up_options(CLI::App& up, app::Options& o) {
       ->capture_default_str();
   up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
   up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
+      ->capture_default_str();
+  up.add_option("--user", o.user, "user to become after set-up when started as root ('root': stay)")
       ->capture_default_str();
   up.add_option("--pcap", o.pcap, "write every frame in and out to this pcap file");
   up.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
@@ -84,6 +88,10 @@ int run_up(app::Config cfg) {
   auto tap = app::bring_up(cfg);
   std::optional<io::PcapWriter> pcap;
   if (cfg.pcap) { pcap.emplace(*cfg.pcap); }
+  // From here on nothing needs root: the TAP is open and configured, the pcap file is open,
+  // and a TAP we created disappears with its descriptor.
+  io::drop_privileges(cfg.user);
+  spdlog::debug("running as uid {} with capabilities {}", ::getuid(), io::effective_capabilities());
 
   Stats stats;
   app::LogObserver observer{spdlog::should_log(spdlog::level::debug)};
