@@ -194,6 +194,46 @@ TEST_SUITE("tcp.close") {
     CHECK(p.drops() == "tcp_out_of_window+1");
   }
 
+  TEST_CASE(
+      "TIME_WAIT with timestamps: a newer TSval reopens, an equal one needs a newer "
+      "sequence number, an older one is PAWS") {
+    // Drive to TIME_WAIT with timestamps on, the peer's clock at 500 when it sent its FIN.
+    TcpPeer p = TcpPeer::listening();
+    p.app().close_after_write = true;
+    p.handshake({.ts = wire::Timestamps{400, 0}});
+    p.expect({.flags = kAck | kFin, .seq = kOurSeq});
+    auto with_ts = [](wire::TcpSegment s, std::uint32_t tsval) {
+      s.options.timestamps = wire::Timestamps{tsval, 0};
+      return s;
+    };
+    p.send(with_ts(ack(kPeerSeq, kOurSeq + 1), 450));
+    p.send(with_ts(fin(kPeerSeq, kOurSeq + 1), 500));
+    p.expect({.flags = kAck, .ack = kPeerSeq + 1});
+    REQUIRE(p.state() == State::TimeWait);
+    p.mark();
+    SUBCASE("newer TSval, any sequence number") {
+      p.send(with_ts(syn(kRemoteIss - 5000), 501));
+      p.expect({.flags = kSyn | kAck, .ack = kRemoteIss - 5000 + 1});
+      CHECK(p.state() == State::SynReceived);
+    }
+    SUBCASE("equal TSval (the same millisecond) with a newer sequence number: as Linux") {
+      p.send(with_ts(syn(kPeerSeq + 5000), 500));
+      p.expect({.flags = kSyn | kAck, .ack = kPeerSeq + 5000 + 1});
+      CHECK(p.state() == State::SynReceived);
+    }
+    SUBCASE("equal TSval, old sequence number: stays in TIME_WAIT") {
+      p.send(with_ts(syn(kPeerSeq), 500));
+      p.expect({.flags = kAck, .ack = kPeerSeq + 1});
+      CHECK(p.state() == State::TimeWait);
+    }
+    SUBCASE("older TSval: PAWS, stays in TIME_WAIT") {
+      p.send(with_ts(syn(kPeerSeq + 5000), 499));
+      p.expect({.flags = kAck, .ack = kPeerSeq + 1});
+      CHECK(p.state() == State::TimeWait);
+      CHECK(p.drops() == "tcp_paws_rejected+1");
+    }
+  }
+
   TEST_CASE("CLOSE_WAIT ignores text that follows the peer's FIN") {
     TcpPeer p = TcpPeer::close_wait();
     const Buffer payload = pattern(10);
