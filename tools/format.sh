@@ -4,7 +4,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
-mapfile -t files < <(find include src tests -name '*.hpp' -o -name '*.cpp' | sort)
+mapfile -t files < <(find include src tests tools -name '*.hpp' -o -name '*.cpp' | sort)
 if [ "${1:-}" = check ]; then
   bad=()
   for f in "${files[@]}"; do clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || bad+=("$f"); done
