@@ -78,6 +78,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpRetransmits: return "tcp_retransmits";
     case Counter::TcpRetransmitTimeouts: return "tcp_retransmit_timeouts";
     case Counter::TcpFastRetransmits: return "tcp_fast_retransmits";
+    case Counter::TcpLossProbes: return "tcp_loss_probes";
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
     case Counter::TcpResetsSent: return "tcp_resets_sent";

@@ -29,6 +29,13 @@ NeighborTable::Learned NeighborTable::learn(wire::Ipv4Addr ip, wire::MacAddr mac
   return Learned::New;
 }
 
+bool NeighborTable::confirm(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now) {
+  const auto it = entries_.find(ip.value);
+  if (it == entries_.end() || it->second.expires <= now || it->second.mac != mac) { return false; }
+  it->second.expires = now + cfg_.reachable_time;
+  return true;
+}
+
 void NeighborTable::evict_one() {
   // Only when the table is full, so an O(n) scan is paid once per new neighbour at most.
   const auto victim = std::min_element(

@@ -45,14 +45,17 @@ void Stack::on_frame(Instant now, wire::Bytes frame) noexcept {
   if (dst != link_.mac() && !dst.is_broadcast()) { return stats_.count(Drop::EthNotForUs); }
   switch (eth->ethertype()) {
     case wire::ethertype::kArp: return link_.on_arp(now, eth->payload());
-    case wire::ethertype::kIpv4: return on_ipv4(now, eth->payload(), dst.is_broadcast());
+    case wire::ethertype::kIpv4: return on_ipv4(now, *eth, dst.is_broadcast());
     default: return stats_.count(Drop::EthUnsupportedType);
   }
 }
 
-void Stack::on_ipv4(Instant now, wire::Bytes packet, bool link_broadcast) {
-  const auto ip = ipv4_.accept(packet);
+void Stack::on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast) {
+  const auto ip = ipv4_.accept(eth.payload());
   if (!ip) { return; }
+  // The frame came from the next hop we would use to answer: the sender itself when it is on
+  // our subnet, else the gateway.
+  if (const auto hop = ipv4_.next_hop(ip->src())) { link_.confirm(now, *hop, eth.src()); }
   switch (ip->protocol()) {
     case wire::ip_proto::kIcmp: return ipv4_.on_icmp(now, *ip);
     case wire::ip_proto::kTcp: return on_tcp(now, *ip);

@@ -136,7 +136,7 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
-  for (const auto& t : {retransmit_, persist_, delayed_ack_, time_wait_, fin_wait2_}) {
+  for (const auto& t : {retransmit_, loss_probe_, persist_, delayed_ack_, time_wait_, fin_wait2_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
@@ -155,6 +155,7 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
       time_wait_ = now + 2 * cfg_.msl;
       retransmit_.reset();
+      loss_probe_.reset();
       persist_.reset();
       delayed_ack_.reset();
       fin_wait2_.reset();
@@ -162,6 +163,7 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
     case State::Closed:
     case State::Listen:
       retransmit_.reset();
+      loss_probe_.reset();
       persist_.reset();
       delayed_ack_.reset();
       time_wait_.reset();

@@ -160,6 +160,7 @@ void Connection::output(Instant now, Outbox& out) {
     snd_.nxt += static_cast<std::uint32_t>(payload.size());
     if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
     if (!retransmit_) { arm_retransmit(now); }
+    if (!loss_probe_) { arm_loss_probe(now); }
     sent = true;
   }
   // Our FIN follows the last byte of data, first time or again after a go-back.

@@ -233,11 +233,14 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
   }
   dupacks_ = 0;
   retries_ = 0;
-  // RFC 6298 (5.2) and (5.3).
+  // RFC 6298 (5.2) and (5.3); a new flight may be probed again (RFC 8985 §7.2).
+  probe_outstanding_ = false;
   if (snd_.una == snd_max_) {
     retransmit_.reset();
+    loss_probe_.reset();
   } else {
     arm_retransmit(now);
+    arm_loss_probe(now);
   }
 }
 
@@ -249,6 +252,7 @@ void Connection::on_duplicate_ack(Instant now, Outbox& out) {
     ssthresh_ = std::max(flight / 2, 2U * mss_);
     recover_ = snd_max_;
     in_recovery_ = true;
+    loss_probe_.reset();
     retransmit_head(now, out);
     cwnd_ = ssthresh_ + 3U * mss_;
     stats_.add(Counter::TcpFastRetransmits);

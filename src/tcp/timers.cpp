@@ -6,6 +6,7 @@
 
 namespace tapsrv::tcp {
 
+using wire::SeqNum;
 using wire::TcpFlags;
 
 void Connection::on_timers(Instant now, Outbox& out) {
@@ -16,6 +17,7 @@ void Connection::on_timers(Instant now, Outbox& out) {
     return enter(State::Closed, now, Cause::Timeout);
   }
   if (retransmit_ && *retransmit_ <= now) { on_retransmit_timeout(now, out); }
+  if (loss_probe_ && *loss_probe_ <= now) { on_loss_probe_timeout(now, out); }
   if (state_ == State::Closed) { return; }
   if (persist_ && *persist_ <= now) { on_persist_timeout(now, out); }
   if (delayed_ack_ && *delayed_ack_ <= now) {
@@ -26,6 +28,7 @@ void Connection::on_timers(Instant now, Outbox& out) {
 
 void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
   retransmit_.reset();
+  loss_probe_.reset();
   stats_.add(Counter::TcpRetransmitTimeouts);
   if (state_ == State::SynReceived || state_ == State::SynSent) {
     const bool active = state_ == State::SynSent;
@@ -51,6 +54,45 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
   rtt_.back_off();
   timed_seq_.reset();
   snd_.nxt = snd_.una;  // output() resends from here, our FIN included
+}
+
+void Connection::arm_loss_probe(Instant now) noexcept {
+  // RFC 8985 §7.2: only with SACK (the probe's ACK must be able to show the hole), an RTT
+  // sample, data in flight, outside recovery, and at most one probe per flight.
+  loss_probe_.reset();
+  if (!sack_enabled_ || !rtt_.has_sample() || in_recovery_ || probe_outstanding_ ||
+      snd_.una == snd_max_ || state_ == State::SynReceived) {
+    return;
+  }
+  // §7.2: PTO = 2 SRTT, plus the peer's worst-case delayed ACK when one segment is in flight
+  // (its ACK may be held back on purpose), never below 10 ms, never beyond the RTO.
+  Duration pto = 2 * rtt_.srtt();
+  if (static_cast<std::uint32_t>(snd_max_ - snd_.una) <= mss_) { pto += cfg_.rto_min; }
+  pto = std::max<Duration>(pto, std::chrono::milliseconds{10});
+  const Instant at = now + pto;
+  if (retransmit_ && *retransmit_ <= at) { return; }
+  loss_probe_ = at;
+}
+
+void Connection::on_loss_probe_timeout(Instant now, Outbox& out) {
+  loss_probe_.reset();
+  if (snd_.una == snd_max_ || in_recovery_) { return; }
+  // §7.3: resend the last segment sent, so that its ACK (with SACK) reveals any earlier hole
+  // and triggers fast recovery in one round trip instead of a 200 ms timeout.
+  probe_outstanding_ = true;
+  stats_.add(Counter::TcpLossProbes);
+  if (fin_sent_ && snd_max_ == fin_seq_ + 1 && data_end() == fin_seq_) {
+    send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
+  } else {
+    const auto tail = std::min<std::uint32_t>(
+        mss_, static_cast<std::uint32_t>(std::min(snd_max_, data_end()) - snd_.una));
+    const SeqNum start = std::min(snd_max_, data_end()) - tail;
+    send_segment(now, out, start, TcpFlags::kAck,
+                 snd_buf_.contiguous_at(static_cast<std::uint32_t>(start - data_seq_), tail));
+  }
+  stats_.add(Counter::TcpRetransmits);
+  if (timed_seq_) { timed_seq_.reset(); }  // Karn: the timed segment may be the probe
+  arm_retransmit(now);
 }
 
 void Connection::on_persist_timeout(Instant now, Outbox& out) {

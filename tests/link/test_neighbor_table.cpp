@@ -34,6 +34,19 @@ struct TimerLog {
 };
 
 TEST_SUITE("link.neighbor_table") {
+  TEST_CASE("confirm() keeps a matching live entry fresh and touches nothing else") {
+    NeighborTable t{{.reachable_time = 60s}};
+    CHECK_FALSE(t.confirm(kIpA, kMacA, kT0));  // never creates an entry
+    CHECK(t.size() == 0);
+    t.learn(kIpA, kMacA, kT0);
+    CHECK_FALSE(t.confirm(kIpA, kMacB, kT0 + 50s));  // another MAC proves nothing
+    CHECK(t.confirm(kIpA, kMacA, kT0 + 50s));
+    CHECK(t.lookup(kIpA, kT0 + 109s) == kMacA);  // now valid until 110 s
+    CHECK_FALSE(t.lookup(kIpA, kT0 + 110s).has_value());
+    t.learn(kIpA, kMacA, kT0 + 200s);
+    CHECK_FALSE(t.confirm(kIpA, kMacA, kT0 + 260s));  // expired: must be resolved again
+  }
+
   TEST_CASE("learn then lookup; unknown addresses miss") {
     NeighborTable t{{}};
     CHECK_FALSE(t.lookup(kIpA, kT0).has_value());

@@ -80,6 +80,7 @@ enum class Counter : std::uint8_t {
   TcpRetransmits,
   TcpRetransmitTimeouts,
   TcpFastRetransmits,
+  TcpLossProbes,
   TcpOutOfOrder,
   TcpWindowProbes,
   TcpResetsSent,

@@ -42,13 +42,15 @@ class Ipv4Layer {
 
   /// Sends a packet whose `payload_len` bytes `fill(MutBytes)` writes. Returns false (and
   /// counts the drop) when there is no route or the packet exceeds the MTU.
+  /// Where a packet to `dst` goes first: `dst` itself on our subnet, else the gateway.
+  [[nodiscard]] std::optional<wire::Ipv4Addr> next_hop(wire::Ipv4Addr dst) const noexcept;
+
   template <class Fill>
   bool send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std::uint8_t tos,
             std::size_t payload_len, Fill&& fill);
 
  private:
   [[nodiscard]] bool is_bad_source(wire::Ipv4Addr src) const noexcept;
-  [[nodiscard]] std::optional<wire::Ipv4Addr> next_hop(wire::Ipv4Addr dst) const noexcept;
 
   Ipv4Config cfg_;
   link::LinkLayer& link_;

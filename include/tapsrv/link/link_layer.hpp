@@ -30,6 +30,12 @@ class LinkLayer {
   /// An ARP packet from the wire (the Ethernet payload).
   void on_arp(Instant now, wire::Bytes payload);
 
+  /// An IPv4 packet from `ip` arrived in a frame from `mac`: keeps a matching cache entry
+  /// fresh, as Linux's upper-layer confirmations do, so a busy peer is not re-resolved (and
+  /// its frames parked) every reachable_time. Never creates or changes an entry.
+  void confirm(Instant now, wire::Ipv4Addr ip, wire::MacAddr mac) {
+    neighbors_.confirm(ip, mac, now);
+  }
   /// Appends a frame with room for an IPv4 packet of `ip_len` bytes and returns that room.
   /// Follow with exactly one finish_ipv4() or cancel_ipv4().
   [[nodiscard]] wire::MutBytes begin_ipv4(std::size_t ip_len);

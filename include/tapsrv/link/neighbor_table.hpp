@@ -37,6 +37,10 @@ class NeighborTable {
   /// Inserts or refreshes an entry; when full, evicts the entry closest to expiry.
   Learned learn(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now);
 
+  /// Extends an unexpired entry for `ip` whose MAC is `mac` (traffic from it proves it is
+  /// still there); anything else is left alone. Returns whether it did.
+  bool confirm(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now);
+
   enum class Parked : std::uint8_t { StartResolution, Queued, QueueFull };
   /// Keeps a copy of `frame` until `ip` resolves or fails. StartResolution means the caller
   /// must send the first ARP request now; QueueFull means the frame was not kept.

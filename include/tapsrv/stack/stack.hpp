@@ -10,6 +10,7 @@
 #include "tapsrv/link/tx_queue.hpp"
 #include "tapsrv/tcp/config.hpp"
 #include "tapsrv/tcp/engine.hpp"
+#include "tapsrv/wire/ethernet.hpp"
 
 namespace tapsrv {
 
@@ -59,7 +60,7 @@ class Stack {
     Stack& stack_;
   };
 
-  void on_ipv4(Instant now, wire::Bytes packet, bool link_broadcast);
+  void on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast);
   void on_tcp(Instant now, const wire::Ipv4View& ip);
 
   Stats& stats_;

@@ -128,6 +128,8 @@ class Connection {
   // timers.cpp
   void on_retransmit_timeout(Instant now, Outbox& out);
   void on_persist_timeout(Instant now, Outbox& out);
+  void on_loss_probe_timeout(Instant now, Outbox& out);
+  void arm_loss_probe(Instant now) noexcept;
 
   void enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg = nullptr);
 
@@ -185,6 +187,8 @@ class Connection {
 
   // Timers are plain data; next_deadline() is their minimum.
   std::optional<Instant> retransmit_;
+  std::optional<Instant> loss_probe_;  // RFC 8985 §7 tail loss probe, earlier than the RTO
+  bool probe_outstanding_ = false;     // one probe per flight, until an ACK advances SND.UNA
   std::optional<Instant> persist_;
   std::optional<Instant> delayed_ack_;
   std::optional<Instant> time_wait_;

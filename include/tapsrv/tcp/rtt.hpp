@@ -33,6 +33,7 @@ class RttEstimator {
   }
   [[nodiscard]] Duration rto() const noexcept { return rto_; }
   [[nodiscard]] Duration srtt() const noexcept { return srtt_; }
+  [[nodiscard]] bool has_sample() const noexcept { return has_sample_; }
   [[nodiscard]] unsigned backoffs() const noexcept { return backoff_; }
 
  private:
