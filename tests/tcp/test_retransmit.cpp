@@ -28,6 +28,42 @@ void write_on_next_ack(TcpPeer& p, std::size_t n) {
 }
 
 TEST_SUITE("tcp.retransmit") {
+  TEST_CASE(
+      "a lost tail is probed after 2 SRTT (RFC 8985 §7), and the probe's SACK starts "
+      "fast recovery long before the RTO") {
+    TcpPeer p = TcpPeer::listening(kPort);
+    p.app().to_write = pattern(100);
+    p.handshake({.sack = true});
+    p.expect({.len = 100});
+    p.advance(100ms);
+    write_on_next_ack(p, 4 * kMss);
+    p.send(ack(kPeerSeq, kOurSeq + 100));  // RTT sample 100 ms: SRTT 100, RTO 300 ms
+    const std::uint32_t base = kOurSeq + 100;
+    for (std::uint32_t i = 0; i < 4; ++i) { p.expect({.seq = base + i * kMss, .len = kMss}); }
+    p.advance(10ms);
+    p.send(ack(kPeerSeq, base + 2 * kMss));  // the last two are lost
+    p.mark();
+    // SRTT is now 100 * 7/8 + 10 / 8 = 88.75 ms: the probe is due 177.5 ms after that ACK,
+    // before the RTO (well over 200 ms).
+    p.advance(177ms);
+    p.expect_nothing();
+    p.advance(1ms);
+    p.expect({.flags = kAck, .seq = base + 3 * kMss, .len = kMss});  // the last segment again
+    // Its ACK carries a SACK block above the hole: one duplicate suffices with two in flight
+    // and nothing new to send (RFC 5827), so the hole goes at once.
+    auto sacked = ack(kPeerSeq, base + 2 * kMss);
+    sacked.options.sack_count = 1;
+    sacked.options.sack[0] = {wire::SeqNum{base + 3 * kMss}, wire::SeqNum{base + 4 * kMss}};
+    p.send(sacked);
+    p.expect({.flags = kAck, .seq = base + 2 * kMss, .len = kMss});
+    p.send(ack(kPeerSeq, base + 4 * kMss));
+    p.expect_nothing();
+    CHECK(p.drops() == "");
+    CHECK(p.events() ==
+          "tcp_segments_in+2 tcp_segments_out+2 tcp_retransmits+2 tcp_fast_retransmits+1 "
+          "tcp_loss_probes+1");
+  }
+
   TEST_CASE("a lost segment is resent from SND.UNA on RTO, which doubles (go-back-N, cwnd 1)") {
     TcpPeer p = sending(2 * kMss);
     p.expect({.flags = kAck, .seq = kOurSeq, .len = kMss});
