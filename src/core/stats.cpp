@@ -83,6 +83,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpWindowProbes: return "tcp_window_probes";
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
+    case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
     case Counter::kCount: break;
   }
   return "unknown";

@@ -42,6 +42,17 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   check_fin(now, seg);                                     // eighth
 }
 
+void Connection::challenge_ack(Instant now) noexcept {
+  // RFC 5961 §7 asks for a limit on challenge ACKs. A per-connection one, as Linux has had
+  // since CVE-2016-5696 showed that a global counter leaks to blind attackers whether their
+  // guess fell in some connection's window (tcp_invalid_ratelimit, 500 ms).
+  if (last_challenge_ && now - *last_challenge_ < cfg_.challenge_ack_interval) {
+    return stats_.add(Counter::TcpChallengeAcksLimited);
+  }
+  last_challenge_ = now;
+  ack_now_ = true;
+}
+
 bool Connection::is_new_incarnation(const TcpSegment& syn) const noexcept {
   if (ts_enabled_ && syn.options.timestamps) {
     const auto age = static_cast<std::int32_t>(syn.options.timestamps->value - ts_recent_);
@@ -85,7 +96,15 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   }
   if (!acceptable) {
     stats_.count(Drop::TcpOutOfWindow);
-    if (!seg.flags.rst()) { ack_now_ = true; }  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>
+    // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A duplicate carrying data needs its ACK for the
+    // peer's recovery; a bare one may be a blind attacker's and is rate-limited.
+    if (!seg.flags.rst()) {
+      if (seg_len == 0) {
+        challenge_ack(now);
+      } else {
+        ack_now_ = true;
+      }
+    }
     // RFC 9293: a FIN repeated in TIME_WAIT restarts the 2 MSL timeout.
     if (state_ == State::TimeWait && seg.flags.fin()) { time_wait_ = now + 2 * cfg_.msl; }
     return Step::Stop;
@@ -124,7 +143,7 @@ Connection::Step Connection::check_rst(Instant now, const TcpSegment& seg, Outbo
   // challenge ACK, so a blind attacker must guess the exact number.
   if (seg.seq != rcv_.nxt) {
     stats_.count(Drop::TcpRstChallenged);
-    ack_now_ = true;
+    challenge_ack(now);
     return Step::Stop;
   }
   stats_.add(Counter::TcpResetsReceived);
@@ -134,12 +153,12 @@ Connection::Step Connection::check_rst(Instant now, const TcpSegment& seg, Outbo
   return Step::Stop;
 }
 
-Connection::Step Connection::check_syn(Instant /*now*/, const TcpSegment& seg, Outbox& /*out*/) {
+Connection::Step Connection::check_syn(Instant now, const TcpSegment& seg, Outbox& /*out*/) {
   if (!seg.flags.syn()) { return Step::Continue; }
   // RFC 5961 §4.2 (and RFC 9293 §3.10.7.4 fourth): a SYN in a synchronized state, wherever it
   // falls, gets a challenge ACK; a genuine restarted peer answers it with an RST.
   stats_.count(Drop::TcpSynChallenged);
-  ack_now_ = true;
+  challenge_ack(now);
   return Step::Stop;
 }
 
@@ -158,12 +177,12 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
       return Step::Stop;
     }
     stats_.count(Drop::TcpAckTooNew);
-    ack_now_ = true;
+    challenge_ack(now);
     return Step::Stop;
   }
   if (seg.ack < snd_.una - std::max<std::uint32_t>(snd_.max_wnd, 1)) {
     stats_.count(Drop::TcpAckTooOld);
-    ack_now_ = true;
+    challenge_ack(now);
     return Step::Stop;
   }
   if (state_ == State::SynReceived) {

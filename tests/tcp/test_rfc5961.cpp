@@ -91,6 +91,23 @@ TEST_SUITE("tcp.rfc5961") {
     }
   }
 
+  TEST_CASE("challenge ACKs are limited to one per 500 ms per connection (RFC 5961 §7)") {
+    TcpPeer p = TcpPeer::established();
+    for (int i = 0; i < 50; ++i) { p.send(rst(kPeerSeq + 1 + static_cast<std::uint32_t>(i))); }
+    p.send(syn(kPeerSeq + 7));
+    p.expect({.flags = kAck, .seq = kOurSeq, .ack = kPeerSeq});  // one, for the first RST
+    p.expect_nothing();
+    CHECK(p.state() == State::Established);
+    p.advance(499ms);
+    p.send(rst(kPeerSeq + 9));
+    p.expect_nothing();
+    p.advance(1ms);
+    p.send(rst(kPeerSeq + 9));
+    p.expect({.flags = kAck, .seq = kOurSeq, .ack = kPeerSeq});
+    CHECK(p.drops() == "tcp_rst_challenged+52 tcp_syn_challenged+1");
+    CHECK(p.events() == "tcp_segments_in+53 tcp_segments_out+2 tcp_challenge_acks_limited+51");
+  }
+
   TEST_CASE("an RST outside the window is dropped without a reply") {
     for (const auto& sc : kStates) {
       for (const std::uint32_t off : {20000U, 0x80000000U, 0xffffffffU}) {

@@ -85,6 +85,7 @@ enum class Counter : std::uint8_t {
   TcpWindowProbes,
   TcpResetsSent,
   TcpResetsReceived,
+  TcpChallengeAcksLimited,
   kCount
 };
 

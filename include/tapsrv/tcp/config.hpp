@@ -24,7 +24,9 @@ struct Config {
   unsigned max_synack_retransmits = 5;       // Linux tcp_synack_retries
   unsigned max_syn_retransmits = 6;          // Linux tcp_syn_retries (active open)
   Duration fin_wait2_timeout = seconds{60};  // Linux tcp_fin_timeout
-  Duration delayed_ack = milliseconds{40};   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
+  Duration delayed_ack = milliseconds{40};
+  Duration challenge_ack_interval = milliseconds{
+      500};  // Linux tcp_invalid_ratelimit   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
   std::size_t max_connections = 10000;       // all states but LISTEN
   std::size_t syn_backlog = 1024;            // connections in SYN_RECEIVED
   std::uint32_t initial_cwnd_segments = 10;  // RFC 6928

@@ -95,6 +95,7 @@ class Connection {
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
   [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
+  void challenge_ack(Instant now) noexcept;
   void negotiate(const wire::TcpOptions& peer);
   void start_send_sequence(wire::SeqNum iss) noexcept;
   void send_syn(Instant now, Outbox& out, bool with_ack);
@@ -196,6 +197,7 @@ class Connection {
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
   bool ack_now_ = false;
+  std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit
   bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
   std::uint32_t unacked_bytes_ = 0;  // received since our last ACK
 };
