@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <charconv>
 #include <set>
+#include <sstream>
+#include <tuple>
 
 namespace tapsrv::app {
 namespace {
@@ -13,6 +15,13 @@ using wire::Ipv4Addr;
 using wire::Ipv4Subnet;
 
 std::string text_of(Ipv4Addr a) { return std::string{wire::to_text(a).view()}; }
+
+// Shortest form: "0.5", "-1", not std::to_string's "0.500000".
+std::string text_of(double seconds) {
+  std::ostringstream out;
+  out << seconds;
+  return out.str();
+}
 
 template <class T>
 std::optional<T> parse_number(std::string_view s) {
@@ -214,7 +223,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   }
   c.arp_timeout = o.arp_timeout;
   if (!(o.msl >= 0.001 && o.msl <= 600)) {
-    return "invalid --msl " + std::to_string(o.msl) + ": must be between 0.001 and 600 seconds";
+    return "invalid --msl " + text_of(o.msl) + ": must be between 0.001 and 600 seconds";
   }
   c.msl = std::chrono::duration_cast<Duration>(std::chrono::duration<double>{o.msl});
   if (o.max_conns == 0 || o.max_conns > 10'000'000) {
@@ -225,6 +234,17 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
   }
   c.backlog = o.backlog;
+  for (const auto& [option, value, out] :
+       {std::tuple{"--keepalive", o.keepalive, &c.keepalive},
+        std::tuple{"--user-timeout", o.user_timeout, &c.user_timeout}}) {
+    if (!(value >= 0 && value <= 86400)) {
+      return "invalid " + std::string{option} + " " + text_of(value) +
+             ": must be between 0 (off) and 86400 seconds";
+    }
+    if (value > 0) {
+      *out = std::chrono::duration_cast<Duration>(std::chrono::duration<double>{value});
+    }
+  }
   if (o.user.empty()) { return ConfigError{"invalid --user '': give a user name"}; }
   c.user = o.user;
   c.pcap = o.pcap;

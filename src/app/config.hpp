@@ -33,6 +33,8 @@ struct Options {
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
   std::string user = "nobody";  // who to become after set-up when started as root
+  double keepalive = 0;         // seconds idle before probing; 0: off
+  double user_timeout = 0;      // seconds data may stay unacknowledged; 0: off
 };
 
 struct PortSpec {
@@ -58,6 +60,8 @@ struct Config {
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
   std::string user;
+  std::optional<Duration> keepalive;
+  std::optional<Duration> user_timeout;
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

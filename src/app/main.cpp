@@ -42,6 +42,11 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
   up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
       ->capture_default_str();
+  up.add_option("--keepalive", o.keepalive, "seconds idle before keepalive probes (0: off)")
+      ->capture_default_str();
+  up.add_option("--user-timeout", o.user_timeout,
+                "seconds data may stay unacknowledged before a reset (0: off)")
+      ->capture_default_str();
   up.add_option("--user", o.user, "user to become after set-up when started as root ('root': stay)")
       ->capture_default_str();
   up.add_option("--pcap", o.pcap, "write every frame in and out to this pcap file");
@@ -104,6 +109,8 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.msl = cfg.msl;
   stack_cfg.tcp.max_connections = cfg.max_conns;
   stack_cfg.tcp.syn_backlog = cfg.backlog;
+  stack_cfg.tcp.keepalive_idle = cfg.keepalive;
+  stack_cfg.tcp.user_timeout = cfg.user_timeout;
   Stack stack{stack_cfg, stats, isn, observer, observer};
 
   spdlog::info("{}", how_to_reach(cfg));

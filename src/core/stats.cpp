@@ -81,6 +81,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpLossProbes: return "tcp_loss_probes";
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
+    case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";

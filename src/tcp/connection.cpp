@@ -136,7 +136,8 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
-  for (const auto& t : {retransmit_, loss_probe_, persist_, delayed_ack_, time_wait_, fin_wait2_}) {
+  for (const auto& t :
+       {retransmit_, loss_probe_, persist_, delayed_ack_, time_wait_, fin_wait2_, keepalive_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
@@ -149,11 +150,15 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
   obs_.on_transition(id_, state_, next, cause, seg);
   state_ = next;
   switch (next) {
-    case State::Established: stats_.add(Counter::TcpConnectionsEstablished); break;
+    case State::Established:
+      stats_.add(Counter::TcpConnectionsEstablished);
+      heard_from_peer(now);
+      break;
     case State::FinWait2: fin_wait2_ = now + cfg_.fin_wait2_timeout; break;
     case State::TimeWait:
       // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
       time_wait_ = now + 2 * cfg_.msl;
+      keepalive_.reset();
       retransmit_.reset();
       loss_probe_.reset();
       persist_.reset();
@@ -162,6 +167,7 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       break;
     case State::Closed:
     case State::Listen:
+      keepalive_.reset();
       retransmit_.reset();
       loss_probe_.reset();
       persist_.reset();

@@ -161,6 +161,7 @@ void Connection::output(Instant now, Outbox& out) {
     if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
     if (!retransmit_) { arm_retransmit(now); }
     if (!loss_probe_) { arm_loss_probe(now); }
+    if (!unacked_since_) { unacked_since_ = now; }
     sent = true;
   }
   // Our FIN follows the last byte of data, first time or again after a go-back.

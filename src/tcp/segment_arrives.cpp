@@ -35,6 +35,7 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   }
   TcpSegment seg = in;
   if (check_sequence(now, seg) == Step::Stop) { return; }  // first
+  heard_from_peer(now);  // an acceptable segment, so not a blind attacker's
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
   if (check_syn(now, seg, out) == Step::Stop) { return; }  // fourth (+ RFC 5961 §4.2)
   if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
@@ -254,6 +255,7 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
   retries_ = 0;
   // RFC 6298 (5.2) and (5.3); a new flight may be probed again (RFC 8985 §7.2).
   probe_outstanding_ = false;
+  unacked_since_ = snd_.una == snd_max_ ? std::nullopt : std::optional<Instant>{now};
   if (snd_.una == snd_max_) {
     retransmit_.reset();
     loss_probe_.reset();

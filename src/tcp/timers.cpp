@@ -20,6 +20,8 @@ void Connection::on_timers(Instant now, Outbox& out) {
   if (loss_probe_ && *loss_probe_ <= now) { on_loss_probe_timeout(now, out); }
   if (state_ == State::Closed) { return; }
   if (persist_ && *persist_ <= now) { on_persist_timeout(now, out); }
+  if (keepalive_ && *keepalive_ <= now) { on_keepalive_timeout(now, out); }
+  if (state_ == State::Closed) { return; }
   if (delayed_ack_ && *delayed_ack_ <= now) {
     delayed_ack_.reset();
     ack_now_ = true;  // the engine calls output() next
@@ -42,7 +44,10 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
     stats_.add(Counter::TcpRetransmits);
     return arm_retransmit(now);
   }
-  if (++retries_ > cfg_.max_retransmits) { return abort(now, out, Cause::Retransmit); }
+  if (++retries_ > cfg_.max_retransmits ||
+      (cfg_.user_timeout && unacked_since_ && now - *unacked_since_ >= *cfg_.user_timeout)) {
+    return abort(now, out, Cause::Retransmit);
+  }
   // RFC 5681 (4): one segment's worth of window and half the flight as the new threshold;
   // RFC 6298 (5.5)-(5.6): back off, and resend from SND.UNA (go-back-N).
   const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
@@ -93,6 +98,32 @@ void Connection::on_loss_probe_timeout(Instant now, Outbox& out) {
   stats_.add(Counter::TcpRetransmits);
   if (timed_seq_) { timed_seq_.reset(); }  // Karn: the timed segment may be the probe
   arm_retransmit(now);
+}
+
+void Connection::heard_from_peer(Instant now) noexcept {
+  keepalive_probes_ = 0;
+  if (cfg_.keepalive_idle && kSending.contains(state_)) {
+    keepalive_ = now + *cfg_.keepalive_idle;
+  } else {
+    keepalive_.reset();
+  }
+}
+
+void Connection::on_keepalive_timeout(Instant now, Outbox& out) {
+  keepalive_.reset();
+  if (!kSending.contains(state_)) { return; }
+  // Data in flight has its own timer; keepalive only speaks for an idle connection.
+  if (snd_.una != snd_max_) {
+    keepalive_ = now + *cfg_.keepalive_idle;
+    return;
+  }
+  if (keepalive_probes_ >= cfg_.keepalive_probes) { return abort(now, out, Cause::Timeout); }
+  // RFC 1122 §4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data (as Linux sends it)
+  // makes a live peer answer with an ACK.
+  send_segment(now, out, snd_.una - 1, TcpFlags::kAck, {});
+  stats_.add(Counter::TcpKeepaliveProbes);
+  ++keepalive_probes_;
+  keepalive_ = now + cfg_.keepalive_interval;
 }
 
 void Connection::on_persist_timeout(Instant now, Outbox& out) {

@@ -32,6 +32,9 @@ expect_error "--gateway '192.168.9.1'" --gateway 192.168.9.1
 expect_error "--port 'x'" --port x
 expect_error "--port '80:gopher'" --port 80:gopher
 expect_error "--log-level 'loud'" --log-level loud
+expect_error "--keepalive -1" --keepalive -1
+expect_error "--user-timeout 100000" --user-timeout 100000
+expect_error "--msl 0:" --msl 0
 expect_error "--no-config" --no-config --bridge br0
 expect_error "--bridge and --host-ip" --bridge br0 --host-ip 10.0.0.1
 expect_error "--frobnicate" --frobnicate

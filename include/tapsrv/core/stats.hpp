@@ -83,6 +83,7 @@ enum class Counter : std::uint8_t {
   TcpLossProbes,
   TcpOutOfOrder,
   TcpWindowProbes,
+  TcpKeepaliveProbes,
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 
 #include "tapsrv/core/time.hpp"
 
@@ -25,6 +26,13 @@ struct Config {
   unsigned max_syn_retransmits = 6;          // Linux tcp_syn_retries (active open)
   Duration fin_wait2_timeout = seconds{60};  // Linux tcp_fin_timeout
   Duration delayed_ack = milliseconds{40};
+  // Keepalive (RFC 9293 §3.8.4, RFC 1122 §4.2.3.6): off unless keepalive_idle is set.
+  std::optional<Duration> keepalive_idle;
+  Duration keepalive_interval = seconds{75};  // Linux tcp_keepalive_intvl
+  unsigned keepalive_probes = 9;              // Linux tcp_keepalive_probes
+  // RFC 5482 user timeout: abort when data stays unacknowledged this long (off when unset;
+  // the retransmission limit above still applies).
+  std::optional<Duration> user_timeout;
   Duration challenge_ack_interval = milliseconds{
       500};  // Linux tcp_invalid_ratelimit   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
   std::size_t max_connections = 10000;       // all states but LISTEN

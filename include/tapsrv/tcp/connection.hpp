@@ -129,6 +129,9 @@ class Connection {
   // timers.cpp
   void on_retransmit_timeout(Instant now, Outbox& out);
   void on_persist_timeout(Instant now, Outbox& out);
+  void on_keepalive_timeout(Instant now, Outbox& out);
+  /// The peer is alive: restart the keepalive idle period.
+  void heard_from_peer(Instant now) noexcept;
   void on_loss_probe_timeout(Instant now, Outbox& out);
   void arm_loss_probe(Instant now) noexcept;
 
@@ -194,6 +197,9 @@ class Connection {
   std::optional<Instant> delayed_ack_;
   std::optional<Instant> time_wait_;
   std::optional<Instant> fin_wait2_;
+  std::optional<Instant> keepalive_;
+  unsigned keepalive_probes_ = 0;
+  std::optional<Instant> unacked_since_;  // oldest unacknowledged data was first sent then
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
   bool ack_now_ = false;
