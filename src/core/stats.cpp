@@ -85,6 +85,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
+    case Counter::TcpResetsRateLimited: return "tcp_resets_rate_limited";
     case Counter::kCount: break;
   }
   return "unknown";

@@ -6,7 +6,11 @@ using wire::TcpFlags;
 using wire::TcpSegment;
 
 Engine::Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs)
-    : cfg_{cfg}, isn_{isn}, stats_{stats}, obs_{obs} {}
+    : cfg_{cfg},
+      isn_{isn},
+      stats_{stats},
+      obs_{obs},
+      reset_limit_{cfg.resets_per_second, cfg.reset_burst} {}
 
 Engine::~Engine() = default;
 
@@ -47,7 +51,7 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
     // RFC 9293 §3.10.7.1, CLOSED: answer anything but an RST with an RST.
     if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
     stats_.count(Drop::TcpNoListener);
-    return reply_reset(id, seg, out);
+    return reply_reset(now, id, seg, out);
   }
   on_listen(now, id, seg, *l->second.factory, out);
 }
@@ -70,7 +74,7 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
   if (seg.flags.ack()) {
     stats_.count(Drop::TcpListenNoSyn);
-    return reply_reset(id, seg, out);
+    return reply_reset(now, id, seg, out);
   }
   if (!seg.flags.syn()) { return stats_.count(Drop::TcpListenNoSyn); }
   // A SYN that also carries FIN is a scanner's probe, not an opening (Linux drops it too).
@@ -78,7 +82,7 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   if (table_.size() >= cfg_.max_connections) {
     // Refused at once, so the client sees ECONNREFUSED instead of retrying for a minute.
     stats_.count(Drop::TcpTooManyConns);
-    return reply_reset(id, seg, out);
+    return reply_reset(now, id, seg, out);
   }
   if (syn_received_ >= cfg_.syn_backlog) {
     // TODO(#5): SYN cookies (RFC 4987) instead of dropping when the backlog is full.
@@ -94,7 +98,8 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   settle(now, c, out, true);
 }
 
-void Engine::reply_reset(const FourTuple& id, const TcpSegment& seg, Outbox& out) {
+void Engine::reply_reset(Instant now, const FourTuple& id, const TcpSegment& seg, Outbox& out) {
+  if (!reset_limit_.try_take(now)) { return stats_.add(Counter::TcpResetsRateLimited); }
   // <SEQ=SEG.ACK><CTL=RST> if the segment had an ACK, else
   // <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
   TcpSegment rst{.src_port = seg.dst_port, .dst_port = seg.src_port};

@@ -21,6 +21,21 @@ TEST_SUITE("tcp.closed") {
     CHECK(p.engine().connection_count() == 0);
   }
 
+  TEST_CASE("RSTs to closed ports are rate-limited: a burst, then the steady rate") {
+    tcp::Config c = test_config();
+    c.resets_per_second = 100;
+    c.reset_burst = 20;
+    TcpPeer p{c};
+    for (std::uint32_t i = 0; i < 50; ++i) { p.send(syn(kRemoteIss + i)); }
+    CHECK(p.take_all().size() == 20);
+    p.advance(100ms);  // ten more tokens
+    for (std::uint32_t i = 0; i < 50; ++i) { p.send(syn(kRemoteIss + i)); }
+    CHECK(p.take_all().size() == 10);
+    CHECK(p.drops() == "tcp_no_listener+100");
+    CHECK(p.events() ==
+          "tcp_segments_in+100 tcp_segments_out+30 tcp_resets_sent+30 tcp_resets_rate_limited+70");
+  }
+
   TEST_CASE("no listener: data without ACK is answered with ack = SEG.SEQ + SEG.LEN") {
     TcpPeer p;
     const Buffer payload = pattern(10);

@@ -87,6 +87,7 @@ enum class Counter : std::uint8_t {
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,
+  TcpResetsRateLimited,
   kCount
 };
 

@@ -33,6 +33,10 @@ struct Config {
   // RFC 5482 user timeout: abort when data stays unacknowledged this long (off when unset;
   // the retransmission limit above still applies).
   std::optional<Duration> user_timeout;
+  // RSTs for segments that match no connection: a rate limit keeps tapsrv from being an
+  // amplifier for spoofed floods (Linux limits ICMP the same way: 1000/s).
+  std::uint32_t resets_per_second = 1000;
+  std::uint32_t reset_burst = 200;
   Duration challenge_ack_interval = milliseconds{
       500};  // Linux tcp_invalid_ratelimit   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
   std::size_t max_connections = 10000;       // all states but LISTEN

@@ -12,6 +12,7 @@
 
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
+#include "tapsrv/core/token_bucket.hpp"
 #include "tapsrv/tcp/config.hpp"
 #include "tapsrv/tcp/connection.hpp"
 #include "tapsrv/tcp/four_tuple.hpp"
@@ -51,7 +52,7 @@ class Engine {
  private:
   void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
                  HandlerFactory& factory, Outbox& out);
-  void reply_reset(const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
+  void reply_reset(Instant now, const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
   /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
@@ -73,6 +74,7 @@ class Engine {
   std::set<std::pair<Instant, Connection*>> timers_;
   std::unordered_map<Connection*, Instant> indexed_;
   std::size_t syn_received_ = 0;
+  TokenBucket reset_limit_;
   std::vector<Connection*> due_;  // reused by on_timers()
 };
 
