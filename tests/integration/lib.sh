@@ -21,7 +21,11 @@ t_cleanup() {
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -KILL "$pid" 2>/dev/null || true
   done
-  for ns in "${T_NETNS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
+  # By prefix, not only by the list: netns_new usually runs in $(...), a subshell whose
+  # additions to T_NETNS never reach this shell.
+  for ns in "${T_NETNS[@]}" $(ip netns list | awk '{ print $1 }' | grep "^$T_ID-" || true); do
+    ip netns del "$ns" 2>/dev/null || true
+  done
   rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
@@ -35,6 +39,7 @@ fail() {
 pass() { echo "ok: $*"; }
 
 # netns_new SHORTNAME: creates namespace "$T_ID-SHORTNAME" with lo up; prints its name.
+# Cleanup finds it by the $T_ID prefix, so calling it in $(...) is fine.
 netns_new() {
   local ns="$T_ID-$1"
   ip netns add "$ns"
