@@ -75,11 +75,7 @@ void LinkLayer::finish_ipv4(Instant now, Ipv4Addr next_hop) {
   const auto parked = neighbors_.park(next_hop, frame, now);
   tx_.pop_back();
   switch (parked) {
-    case NeighborTable::Parked::StartResolution:
-      send_arp(static_cast<std::uint16_t>(ArpOp::Request), MacAddr::broadcast(), MacAddr{},
-               next_hop);
-      stats_.add(Counter::ArpRequestsSent);
-      return;
+    case NeighborTable::Parked::StartResolution: return request(next_hop);
     case NeighborTable::Parked::Queued: return;
     case NeighborTable::Parked::QueueFull: return stats_.count(Drop::ArpQueueFull);
   }
@@ -87,15 +83,16 @@ void LinkLayer::finish_ipv4(Instant now, Ipv4Addr next_hop) {
 
 void LinkLayer::on_timers(Instant now) {
   neighbors_.on_timers(
-      now,
-      [this](Ipv4Addr ip) {
-        send_arp(static_cast<std::uint16_t>(ArpOp::Request), MacAddr::broadcast(), MacAddr{}, ip);
-        stats_.add(Counter::ArpRequestsSent);
-      },
+      now, [this](Ipv4Addr ip) { request(ip); },
       [this](Ipv4Addr ip, std::size_t dropped) {
         for (std::size_t i = 0; i < dropped; ++i) { stats_.count(Drop::ArpUnresolved); }
         obs_.on_neighbor_unreachable(ip, dropped);
       });
+}
+
+void LinkLayer::request(Ipv4Addr ip) {
+  send_arp(static_cast<std::uint16_t>(ArpOp::Request), MacAddr::broadcast(), MacAddr{}, ip);
+  stats_.add(Counter::ArpRequestsSent);
 }
 
 void LinkLayer::send_arp(std::uint16_t op, MacAddr eth_dst, MacAddr target_mac,

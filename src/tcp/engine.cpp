@@ -59,13 +59,18 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
 Connection* Engine::connect(Instant now, const FourTuple& id, HandlerFactory& factory,
                             Outbox& out) {
   if (table_.contains(id) || table_.size() >= cfg_.max_connections) { return nullptr; }
+  Connection& c = add(id, factory);
+  c.open_active(now, isn_.isn(id, now), out);
+  settle(now, c, out, false);
+  return find_mutable(id);  // settle() may have erased it
+}
+
+Connection& Engine::add(const FourTuple& id, HandlerFactory& factory) {
   auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_);
   Connection& c = *owned;
   table_.emplace(id, std::move(owned));
   c.set_factory(&factory);
-  c.open_active(now, isn_.isn(id, now), out);
-  settle(now, c, out, false);
-  return find_mutable(id);
+  return c;
 }
 
 void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
@@ -88,11 +93,8 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
     // TODO(#5): SYN cookies (RFC 4987) instead of dropping when the backlog is full.
     return stats_.count(Drop::TcpBacklogFull);
   }
-  auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_);
-  Connection& c = *owned;
-  table_.emplace(id, std::move(owned));
+  Connection& c = add(id, factory);
   stats_.add(Counter::TcpConnectionsAccepted);
-  c.set_factory(&factory);
   ++syn_received_;
   c.open_passive(now, seg, isn_.isn(id, now), out);
   settle(now, c, out, true);

@@ -26,6 +26,17 @@ std::uint32_t Connection::ts_clock(Instant now) const noexcept {
 
 void Connection::arm_retransmit(Instant now) noexcept { retransmit_ = now + rtt_.rto(); }
 
+void Connection::advance_nxt(Instant now, SeqNum end) noexcept {
+  snd_.nxt = end;
+  if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
+  if (!retransmit_) { arm_retransmit(now); }
+}
+
+Duration Connection::persist_interval() const noexcept {
+  // The RTO, doubled per unanswered probe, capped like the RTO itself.
+  return std::min(rtt_.rto() * (1U << std::min(persist_backoff_, 10U)), cfg_.rto_max);
+}
+
 std::uint16_t Connection::advertise_window() {
   // RFC 9293 §3.8.6.2.2 receiver-side SWS avoidance: move the right edge only by at least
   // min(buffer / 2, MSS); and never move it left (§3.8.6).
@@ -157,9 +168,7 @@ void Connection::output(Instant now, Outbox& out) {
     send_segment(now, out, snd_.nxt, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);
     stats_.add(resend ? Counter::TcpRetransmits : Counter::TcpBytesSent,
                resend ? 1 : payload.size());
-    snd_.nxt += static_cast<std::uint32_t>(payload.size());
-    if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
-    if (!retransmit_) { arm_retransmit(now); }
+    advance_nxt(now, snd_.nxt + static_cast<std::uint32_t>(payload.size()));
     if (!loss_probe_) { arm_loss_probe(now); }
     if (!unacked_since_) { unacked_since_ = now; }
     sent = true;
@@ -170,19 +179,14 @@ void Connection::output(Instant now, Outbox& out) {
     fin_sent_ = true;
     fin_seq_ = snd_.nxt;
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
-    snd_.nxt = fin_seq_ + 1;
-    if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
-    if (!retransmit_) { arm_retransmit(now); }
+    advance_nxt(now, fin_seq_ + 1);
     sent = true;
   }
   if (ack_now_ && !sent) { send_segment(now, out, snd_.nxt, TcpFlags::kAck, {}); }
   // RFC 9293 §3.8.6.1: data waits behind a zero window; probe it so a lost update cannot
-  // deadlock us.
-  // The same timer is RFC 1122 §4.2.3.4's override: data held back by sender SWS avoidance
-  // while nothing is in flight would otherwise wait for an ACK that never comes.
-  if (snd_.nxt < data_end() && !retransmit_ && !persist_) {
-    persist_ = now + std::min(rtt_.rto() * (1U << std::min(persist_backoff_, 10U)), cfg_.rto_max);
-  }
+  // deadlock us. The same timer is RFC 1122 §4.2.3.4's override: data held back by sender SWS
+  // avoidance while nothing is in flight would otherwise wait for an ACK that never comes.
+  if (snd_.nxt < data_end() && !retransmit_ && !persist_) { persist_ = now + persist_interval(); }
 }
 
 }  // namespace tapsrv::tcp

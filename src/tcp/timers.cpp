@@ -86,17 +86,18 @@ void Connection::on_loss_probe_timeout(Instant now, Outbox& out) {
   // and triggers fast recovery in one round trip instead of a 200 ms timeout.
   probe_outstanding_ = true;
   stats_.add(Counter::TcpLossProbes);
-  if (fin_sent_ && snd_max_ == fin_seq_ + 1 && data_end() == fin_seq_) {
+  // The last thing sent is our FIN, or data ending at SND.MAX (no FIN: SND.MAX <= data_end()).
+  if (fin_sent_ && snd_max_ == fin_seq_ + 1) {
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
   } else {
-    const auto tail = std::min<std::uint32_t>(
-        mss_, static_cast<std::uint32_t>(std::min(snd_max_, data_end()) - snd_.una));
-    const SeqNum start = std::min(snd_max_, data_end()) - tail;
+    const auto tail =
+        std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_max_ - snd_.una));
+    const SeqNum start = snd_max_ - tail;
     send_segment(now, out, start, TcpFlags::kAck,
                  snd_buf_.contiguous_at(static_cast<std::uint32_t>(start - data_seq_), tail));
   }
   stats_.add(Counter::TcpRetransmits);
-  if (timed_seq_) { timed_seq_.reset(); }  // Karn: the timed segment may be the probe
+  timed_seq_.reset();  // Karn: the timed segment may be the probe
   arm_retransmit(now);
 }
 
@@ -139,7 +140,7 @@ void Connection::on_persist_timeout(Instant now, Outbox& out) {
   send_segment(now, out, snd_.una - 1, TcpFlags::kAck, {});
   stats_.add(Counter::TcpWindowProbes);
   ++persist_backoff_;
-  persist_ = now + std::min(rtt_.rto() * (1U << std::min(persist_backoff_, 10U)), cfg_.rto_max);
+  persist_ = now + persist_interval();
 }
 
 }  // namespace tapsrv::tcp

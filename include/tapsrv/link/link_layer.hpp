@@ -54,6 +54,8 @@ class LinkLayer {
 
  private:
   void learn(Instant now, wire::Ipv4Addr ip, wire::MacAddr mac);
+  /// Broadcasts "who has `ip`?".
+  void request(wire::Ipv4Addr ip);
   void send_arp(std::uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac,
                 wire::Ipv4Addr target_ip);
 

@@ -125,6 +125,9 @@ class Connection {
   [[nodiscard]] std::uint32_t ts_clock(Instant now) const noexcept;
   [[nodiscard]] wire::SeqNum data_end() const noexcept;
   void arm_retransmit(Instant now) noexcept;
+  /// SND.NXT moves to `end` after a transmission; SND.MAX follows, and the RTO starts if idle.
+  void advance_nxt(Instant now, wire::SeqNum end) noexcept;
+  [[nodiscard]] Duration persist_interval() const noexcept;
 
   // timers.cpp
   void on_retransmit_timeout(Instant now, Outbox& out);

@@ -57,6 +57,8 @@ class Engine {
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
   Connection* find_mutable(const FourTuple& id) noexcept;
+  /// A new connection in the table, making its handler with `factory` once established.
+  Connection& add(const FourTuple& id, HandlerFactory& factory);
   void reindex(Connection& c);
 
   struct Listener {
