@@ -163,6 +163,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   c.mtu = static_cast<std::uint16_t>(mtu);
 
   c.no_config = o.no_config;
+  c.offload = !o.no_offload;
   if (o.no_config && (o.bridge || o.host_ip || o.mtu)) {
     return ConfigError{
         "--no-config uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "

@@ -25,6 +25,7 @@ struct Options {
   std::optional<std::string> bridge;
   std::optional<std::string> gateway;
   bool no_config = false;
+  bool no_offload = false;
   std::vector<std::string> ports{"3333"};
   std::optional<std::string> pcap;
   std::string log_level = "info";
@@ -52,6 +53,7 @@ struct Config {
   std::optional<wire::Ipv4Addr> gateway;
   std::uint16_t mtu = 1500;  // with --no-config, replaced by the TAP's own at start-up
   bool no_config = false;
+  bool offload = true;  // checksum and segmentation offload through the TAP's virtio-net header
   std::vector<PortSpec> ports;
   std::optional<std::string> pcap;
   std::string log_level;

@@ -33,6 +33,8 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--bridge", o.bridge, "enslave the TAP to this existing bridge (VM networks)");
   up.add_option("--gateway", o.gateway, "next hop for peers outside our subnet");
   up.add_flag("--no-config", o.no_config, "use an existing persistent TAP exactly as it is");
+  up.add_flag("--no-offload", o.no_offload,
+              "exchange plain frames of at most the MTU, every checksum computed by tapsrv");
   up.add_option("--port", o.ports, "TCP PORT[:echo|discard|chargen|http], repeatable")
       ->capture_default_str();
   up.add_option("--arp-timeout", o.arp_timeout, "seconds a learned neighbour stays valid")
@@ -76,9 +78,10 @@ std::string how_to_reach(const app::Config& c) {
   for (const auto& p : c.ports) {
     ports += fmt::format("{}{} ({})", ports.empty() ? "" : ", ", p.port, service::name(p.service));
   }
-  return fmt::format("{} up: {}/{} at {}, mtu {}, {}; tcp {}; try: ping {}  |  nc {} {}", c.ifname,
-                     ip.view(), c.address.prefix_len, wire::to_text(c.mac).view(), c.mtu, where,
-                     ports, ip.view(), ip.view(), c.ports.front().port);
+  return fmt::format("{} up: {}/{} at {}, mtu {}{}, {}; tcp {}; try: ping {}  |  nc {} {}",
+                     c.ifname, ip.view(), c.address.prefix_len, wire::to_text(c.mac).view(), c.mtu,
+                     c.offload ? " (offload)" : "", where, ports, ip.view(), ip.view(),
+                     c.ports.front().port);
 }
 
 tcp::Rfc6528Isn::Key random_key() {
@@ -105,6 +108,7 @@ int run_up(app::Config cfg) {
                         .address = cfg.address,
                         .gateway = cfg.gateway,
                         .mtu = cfg.mtu,
+                        .offload = tap.offload(),
                         .neighbors = {.reachable_time = std::chrono::seconds{cfg.arp_timeout}}};
   stack_cfg.tcp.msl = cfg.msl;
   stack_cfg.tcp.max_connections = cfg.max_conns;

@@ -12,15 +12,13 @@ namespace {
 
 // Bounded so a flood of frames cannot starve timers and signals.
 constexpr int kMaxFramesPerWakeup = 256;
-// A TAP never hands us more than its largest MTU plus the Ethernet header.
-constexpr std::size_t kRxBufferSize = 65535 + wire::kEthHeaderLen;
 
 void flush_tx(Stack& stack, Stats& stats, io::TapDevice& tap, io::PcapWriter* pcap) {
   auto& tx = stack.tx();
   for (std::size_t i = 0; i < tx.size(); ++i) {
     const auto frame = tx[i];
     if (pcap != nullptr) { pcap->write(frame); }
-    if (tap.write(frame) != 0) {
+    if (tap.write(frame, tx.offload(i)) != 0) {
       stats.count(Drop::TxError);
       continue;
     }
@@ -42,7 +40,7 @@ int poll_timeout_ms(std::optional<Instant> deadline, Instant now) {
 
 LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd& signals,
                     io::PcapWriter* pcap) {
-  std::vector<std::byte> rx(kRxBufferSize);
+  std::vector<std::byte> rx(io::TapDevice::kMaxFrame);
   stack.start(io::clock_now());
   flush_tx(stack, stats, tap, pcap);
 
@@ -65,7 +63,7 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
       if (r.error != 0) { return {.tap_error = r.error}; }
       const auto frame = wire::Bytes{rx}.first(r.len);
       if (pcap != nullptr) { pcap->write(frame); }
-      stack.on_frame(io::clock_now(), frame);
+      stack.on_frame(io::clock_now(), frame, r.offload);
     }
     stack.on_timers(io::clock_now());
     flush_tx(stack, stats, tap, pcap);

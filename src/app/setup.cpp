@@ -22,7 +22,7 @@ io::TapDevice attach_existing(Config& cfg, io::Netlink& nl) {
   if (link->kind != "tun") {
     refuse(EINVAL, "--no-config: " + cfg.ifname + " is not a TAP device");
   }
-  auto tap = io::TapDevice::open(cfg.ifname);
+  auto tap = io::TapDevice::open(cfg.ifname, cfg.offload);
   cfg.mtu = static_cast<std::uint16_t>(link->mtu);
   return tap;
 }
@@ -48,7 +48,7 @@ io::TapDevice bring_up(Config& cfg) {
     }
     master = bridge->index;
   }
-  auto tap = io::TapDevice::open(cfg.ifname);
+  auto tap = io::TapDevice::open(cfg.ifname, cfg.offload);
   nl.configure_link(tap.name(), cfg.mtu, master);
   if (cfg.host_address) { nl.add_address(tap.name(), *cfg.host_address); }
   return tap;

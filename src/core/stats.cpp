@@ -61,6 +61,8 @@ std::string_view name(Counter c) noexcept {
     case Counter::RxBytes: return "rx_bytes";
     case Counter::TxFrames: return "tx_frames";
     case Counter::TxBytes: return "tx_bytes";
+    case Counter::RxOffloadedSegments: return "rx_offloaded_segments";
+    case Counter::TxTsoSegments: return "tx_tso_segments";
     case Counter::ArpRequestsAnswered: return "arp_requests_answered";
     case Counter::ArpRepliesReceived: return "arp_replies_received";
     case Counter::ArpRequestsSent: return "arp_requests_sent";

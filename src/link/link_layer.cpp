@@ -54,14 +54,15 @@ void LinkLayer::learn(Instant now, Ipv4Addr ip, MacAddr mac) {
     obs_.on_neighbor_learned(ip, mac, learned == NeighborTable::Learned::Changed);
   }
   for (const auto& parked : neighbors_.take_parked(ip)) {
-    auto frame = tx_.push(parked.size());
-    std::copy(parked.begin(), parked.end(), frame.begin());
+    auto frame = tx_.push(parked.bytes.size(), parked.offload);
+    std::copy(parked.bytes.begin(), parked.bytes.end(), frame.begin());
     mac.write_to(frame);  // the destination was left blank when the frame was parked
   }
 }
 
-wire::MutBytes LinkLayer::begin_ipv4(std::size_t ip_len) {
-  auto frame = tx_.push(wire::kEthHeaderLen + ip_len);
+wire::MutBytes LinkLayer::begin_ipv4(std::size_t ip_len, TxOffload offload) {
+  if (offload.partial_checksum) { offload.csum_start += wire::kEthHeaderLen; }
+  auto frame = tx_.push(wire::kEthHeaderLen + ip_len, offload);
   return frame.subspan(wire::kEthHeaderLen);
 }
 
@@ -72,7 +73,7 @@ void LinkLayer::finish_ipv4(Instant now, Ipv4Addr next_hop) {
     return;
   }
   wire::write_ethernet_header(frame, MacAddr{}, cfg_.mac, wire::ethertype::kIpv4);
-  const auto parked = neighbors_.park(next_hop, frame, now);
+  const auto parked = neighbors_.park(next_hop, frame, now, tx_.back_offload());
   tx_.pop_back();
   switch (parked) {
     case NeighborTable::Parked::StartResolution: return request(next_hop);

@@ -44,24 +44,25 @@ void NeighborTable::evict_one() {
   if (victim != entries_.end()) { entries_.erase(victim); }
 }
 
-NeighborTable::Parked NeighborTable::park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now) {
+NeighborTable::Parked NeighborTable::park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now,
+                                          TxOffload offload) {
   const auto it =
       std::find_if(pending_.begin(), pending_.end(), [ip](const Pending& p) { return p.ip == ip; });
   if (it != pending_.end()) {
     if (it->frames.size() >= cfg_.max_frames_per_dest) { return Parked::QueueFull; }
-    it->frames.emplace_back(frame.begin(), frame.end());
+    it->frames.push_back({{frame.begin(), frame.end()}, offload});
     return Parked::Queued;
   }
   if (pending_.size() >= cfg_.max_pending_dests || cfg_.max_frames_per_dest == 0) {
     return Parked::QueueFull;
   }
   Pending p{.ip = ip, .requests_sent = 1, .next_retry = now + cfg_.retry_interval, .frames = {}};
-  p.frames.emplace_back(frame.begin(), frame.end());
+  p.frames.push_back({{frame.begin(), frame.end()}, offload});
   pending_.push_back(std::move(p));
   return Parked::StartResolution;
 }
 
-std::vector<std::vector<std::byte>> NeighborTable::take_parked(wire::Ipv4Addr ip) {
+std::vector<NeighborTable::ParkedFrame> NeighborTable::take_parked(wire::Ipv4Addr ip) {
   const auto it =
       std::find_if(pending_.begin(), pending_.end(), [ip](const Pending& p) { return p.ip == ip; });
   if (it == pending_.end()) { return {}; }

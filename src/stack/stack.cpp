@@ -4,6 +4,7 @@
 
 #include "tapsrv/wire/ethernet.hpp"
 #include "tapsrv/wire/icmpv4.hpp"
+#include "tapsrv/wire/ipv4.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv {
@@ -11,6 +12,10 @@ namespace tapsrv {
 namespace {
 StackConfig normalized(StackConfig cfg) {
   cfg.tcp.mtu = cfg.mtu;
+  // The largest payload whose IPv4 total length still fits 16 bits with a full TCP header.
+  constexpr std::uint32_t kMaxTsoPayload =
+      wire::kIpv4MaxPacketLen - wire::kIpv4MinHeaderLen - wire::kTcpMaxHeaderLen;
+  cfg.tcp.tso_max_payload = cfg.offload ? kMaxTsoPayload : 0;
   return cfg;
 }
 }  // namespace
@@ -34,7 +39,7 @@ void Stack::listen(Instant now, std::uint16_t port, tcp::HandlerFactory& factory
   tcp_.listen(now, cfg_.address.addr, port, factory);
 }
 
-void Stack::on_frame(Instant now, wire::Bytes frame) noexcept {
+void Stack::on_frame(Instant now, wire::Bytes frame, RxOffload rx) noexcept {
   now_ = now;
   stats_.add(Counter::RxFrames);
   stats_.add(Counter::RxBytes, frame.size());
@@ -45,12 +50,12 @@ void Stack::on_frame(Instant now, wire::Bytes frame) noexcept {
   if (dst != link_.mac() && !dst.is_broadcast()) { return stats_.count(Drop::EthNotForUs); }
   switch (eth->ethertype()) {
     case wire::ethertype::kArp: return link_.on_arp(now, eth->payload());
-    case wire::ethertype::kIpv4: return on_ipv4(now, *eth, dst.is_broadcast());
+    case wire::ethertype::kIpv4: return on_ipv4(now, *eth, dst.is_broadcast(), rx);
     default: return stats_.count(Drop::EthUnsupportedType);
   }
 }
 
-void Stack::on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast) {
+void Stack::on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast, RxOffload rx) {
   const auto ip = ipv4_.accept(eth.payload());
   if (!ip) { return; }
   // The frame came from the next hop we would use to answer: the sender itself when it is on
@@ -58,7 +63,7 @@ void Stack::on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadc
   if (const auto hop = ipv4_.next_hop(ip->src())) { link_.confirm(now, *hop, eth.src()); }
   switch (ip->protocol()) {
     case wire::ip_proto::kIcmp: return ipv4_.on_icmp(now, *ip);
-    case wire::ip_proto::kTcp: return on_tcp(now, *ip);
+    case wire::ip_proto::kTcp: return on_tcp(now, *ip, rx);
     case wire::ip_proto::kUdp:
       // No UDP service exists, so every port is closed: RFC 1122 §4.1.3.1 port unreachable.
       stats_.count(Drop::UdpNoListener);
@@ -69,11 +74,14 @@ void Stack::on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadc
   }
 }
 
-void Stack::on_tcp(Instant now, const wire::Ipv4View& ip) {
+void Stack::on_tcp(Instant now, const wire::Ipv4View& ip, RxOffload rx) {
   const auto view = wire::TcpView::parse(ip.payload());
   if (!view) { return stats_.count(view.error()); }
-  if (!wire::verify_tcp_checksum(ip.payload(), ip.src(), ip.dst())) {
+  if (!rx.checksum_trusted && !wire::verify_tcp_checksum(ip.payload(), ip.src(), ip.dst())) {
     return stats_.count(Drop::TcpBadChecksum);
+  }
+  if (wire::kIpv4MinHeaderLen + ip.payload().size() > cfg_.mtu) {
+    stats_.add(Counter::RxOffloadedSegments);
   }
   const auto seg = wire::decode(*view);
   if (!seg) { return stats_.count(seg.error()); }
@@ -82,8 +90,27 @@ void Stack::on_tcp(Instant now, const wire::Ipv4View& ip) {
 
 void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
   const std::size_t len = wire::header_len(seg) + seg.payload.size();
-  stack_.ipv4_.send(stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
-                    [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out); });
+  if (!stack_.cfg_.offload) {
+    stack_.ipv4_.send(
+        stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
+        [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out); });
+    return;
+  }
+  // Summing 64 KiB is the device's job: it has to touch the bytes anyway.
+  const TxOffload offload{
+      .gso_size =
+          seg.payload.size() > seg.tso_segment_size ? seg.tso_segment_size : std::uint16_t{0},
+      .partial_checksum = true,
+      .csum_start = 0,
+      .csum_offset = wire::kTcpChecksumOffset,
+  };
+  if (offload.gso_size != 0) { stack_.stats_.add(Counter::TxTsoSegments); }
+  stack_.ipv4_.send(
+      stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
+      [&](wire::MutBytes out) {
+        wire::encode(seg, id.local_ip, id.remote_ip, out, wire::TcpChecksum::PseudoHeaderOnly);
+      },
+      offload);
 }
 
 std::optional<Instant> Stack::next_deadline() const noexcept {

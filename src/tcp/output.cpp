@@ -58,6 +58,7 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
                      .seq = seq,
                      .flags = TcpFlags{flags},
                      .payload = payload};
+  if (payload.size() > mss_) { s.tso_segment_size = mss_; }
   if (s.flags.ack()) {
     s.ack = rcv_.nxt;
     s.window = advertise_window();
@@ -138,12 +139,16 @@ void Connection::output(Instant now, Outbox& out) {
   }
 
   bool sent = false;
+  const std::uint32_t max_len = std::max<std::uint32_t>(mss_, cfg_.tso_max_payload / mss_ * mss_);
   while (snd_.nxt < data_end()) {
     const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
     const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
     const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
     const auto unsent = static_cast<std::uint32_t>(data_end() - snd_.nxt);
-    const std::uint32_t len = std::min({std::uint32_t{mss_}, unsent, usable});
+    std::uint32_t len = std::min({max_len, unsent, usable});
+    // A TSO segment ends on an MSS boundary unless it carries the last bytes we have, so the
+    // device does not cut a runt out of the middle of the stream.
+    if (len > mss_ && len < unsent) { len -= len % mss_; }
     if (len == 0) { break; }
     const auto payload =
         snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);

@@ -246,10 +246,8 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
       retransmit_head(now, out);
       cwnd_ = (cwnd_ > acked ? cwnd_ - acked : 0) + mss_;
     }
-  } else if (cwnd_ < ssthresh_) {
-    cwnd_ += std::min<std::uint32_t>(acked, mss_);  // slow start, RFC 5681 (2) with L = 1 SMSS
   } else {
-    cwnd_ += std::max<std::uint32_t>(1, std::uint32_t{mss_} * mss_ / cwnd_);  // (3)
+    grow_cwnd(acked);
   }
   dupacks_ = 0;
   retries_ = 0;
@@ -262,6 +260,23 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
   } else {
     arm_retransmit(now);
     arm_loss_probe(now);
+  }
+}
+
+void Connection::grow_cwnd(std::uint32_t acked) noexcept {
+  // Counting acknowledged bytes, not ACKs, as Linux does: peers with GRO and TSO send one
+  // stretch ACK per dozens of segments, and RFC 5681's per-ACK increase (L = 1 SMSS; RFC 3465
+  // allows 2) would leave the window crawling.
+  constexpr std::uint32_t kMaxCwnd = 1U << 30;
+  if (cwnd_ < ssthresh_) {
+    cwnd_ = std::min(cwnd_ + std::min(acked, kMaxCwnd), kMaxCwnd);  // slow start
+    return;
+  }
+  // Congestion avoidance: one MSS per window's worth of acknowledged bytes (RFC 3465 §2.1).
+  cwnd_acked_ += acked;
+  if (cwnd_acked_ >= cwnd_) {
+    cwnd_acked_ -= cwnd_;
+    cwnd_ = std::min(cwnd_ + mss_, kMaxCwnd);
   }
 }
 

@@ -159,7 +159,8 @@ std::size_t header_len(const TcpSegment& s) noexcept {
   return kTcpMinHeaderLen + write_options(s.options, scratch);
 }
 
-std::size_t encode(const TcpSegment& s, Ipv4Addr src, Ipv4Addr dst, MutBytes out) noexcept {
+std::size_t encode(const TcpSegment& s, Ipv4Addr src, Ipv4Addr dst, MutBytes out,
+                   TcpChecksum checksum) noexcept {
   const std::size_t hlen = kTcpMinHeaderLen + write_options(s.options, out.subspan(20));
   store_be16(out, 0, s.src_port);
   store_be16(out, 2, s.dst_port);
@@ -172,11 +173,14 @@ std::size_t encode(const TcpSegment& s, Ipv4Addr src, Ipv4Addr dst, MutBytes out
   store_be16(out, 18, s.urgent);
   std::copy(s.payload.begin(), s.payload.end(), out.begin() + static_cast<std::ptrdiff_t>(hlen));
   const std::size_t len = hlen + s.payload.size();
-  const auto sum = Checksum{}
-                       .add_pseudo_header(src, dst, ip_proto::kTcp, static_cast<std::uint16_t>(len))
-                       .add(out.first(len))
-                       .finish();
-  store_be16(out, 16, sum);
+  Checksum sum;
+  sum.add_pseudo_header(src, dst, ip_proto::kTcp, static_cast<std::uint16_t>(len));
+  if (checksum == TcpChecksum::PseudoHeaderOnly) {
+    // The device adds the segment to this and complements: so store the sum uncomplemented.
+    store_be16(out, kTcpChecksumOffset, static_cast<std::uint16_t>(~sum.finish()));
+    return len;
+  }
+  store_be16(out, kTcpChecksumOffset, sum.add(out.first(len)).finish());
   return len;
 }
 

@@ -59,7 +59,8 @@ in_ns() {
 start_tapsrv() {
   local ns=$1 log=$2
   shift 2
-  ip netns exec "$ns" "$TAPSRV" up "$@" >"$log" 2>&1 &
+  # shellcheck disable=SC2086 # TAPSRV_UP_ARGS is a list of options, split on purpose
+  ip netns exec "$ns" "$TAPSRV" up ${TAPSRV_UP_ARGS:-} "$@" >"$log" 2>&1 &
   T_LAST_PID=$!
   T_PIDS+=("$T_LAST_PID")
   for _ in $(seq 100); do

@@ -33,3 +33,17 @@ stop_tapsrv "$tcp_pid"
 received=$(counter "$tcp_log" tcp_bytes_received)
 [ "$received" -ge "$bytes" ] || fail "tapsrv received $received of $bytes bytes"
 pass "tapsrv counted $received bytes received (256 MiB discard + requests)"
+
+# Offload is on unless the run asks for --no-offload: then the kernel must have handed us
+# uncut 64 KiB segments and taken ours for cutting; without it, neither may happen.
+rx_big=$(counter "$tcp_log" rx_offloaded_segments)
+tx_tso=$(counter "$tcp_log" tx_tso_segments)
+if [[ " ${TAPSRV_UP_ARGS:-} " == *" --no-offload "* ]]; then
+  [ "$rx_big" -eq 0 ] && [ "$tx_tso" -eq 0 ] ||
+    fail "--no-offload, yet $rx_big segments over the MTU came in and $tx_tso TSO segments left"
+  pass "--no-offload: every segment in and out fit the MTU"
+else
+  [ "$rx_big" -gt 0 ] || fail "offload on, yet the kernel cut every segment it sent us"
+  [ "$tx_tso" -gt 0 ] || fail "offload on, yet no TSO segment left for the chargen download"
+  pass "offload: $rx_big uncut segments received, $tx_tso TSO segments sent"
+fi

@@ -151,11 +151,23 @@ TEST_SUITE("link.neighbor_table") {
 
     const auto frames = t.take_parked(kIpA);
     REQUIRE(frames.size() == 3);
-    CHECK(frames[0] == test::pattern(10, 1));  // copies, oldest first
-    CHECK(frames[1] == test::pattern(10, 2));
-    CHECK(frames[2] == test::pattern(10, 3));
+    CHECK(frames[0].bytes == test::pattern(10, 1));  // copies, oldest first
+    CHECK(frames[1].bytes == test::pattern(10, 2));
+    CHECK(frames[2].bytes == test::pattern(10, 3));
     CHECK(t.pending_count() == 1);
     CHECK(t.take_parked(kIpA).empty());
+  }
+
+  TEST_CASE("a parked frame keeps what it asks of the device (checksum, segmentation)") {
+    NeighborTable t{{}};
+    const TxOffload o{
+        .gso_size = 1460, .partial_checksum = true, .csum_start = 34, .csum_offset = 16};
+    t.park(kIpA, test::pattern(20), kT0, o);
+    t.park(kIpA, test::pattern(20), kT0);
+    const auto frames = t.take_parked(kIpA);
+    REQUIRE(frames.size() == 2);
+    CHECK(frames[0].offload == o);
+    CHECK(frames[1].offload == TxOffload{});
   }
 
   TEST_CASE("parking copies the frame: the caller's buffer may be reused") {
@@ -165,7 +177,7 @@ TEST_SUITE("link.neighbor_table") {
     frame.assign(20, std::byte{0});
     const auto frames = t.take_parked(kIpA);
     REQUIRE(frames.size() == 1);
-    CHECK(frames[0] == test::pattern(20));
+    CHECK(frames[0].bytes == test::pattern(20));
   }
 
   TEST_CASE("the number of destinations waiting is bounded") {

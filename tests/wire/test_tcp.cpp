@@ -3,6 +3,7 @@
 
 #include <vector>
 
+#include "tapsrv/wire/checksum.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv::wire {
@@ -112,6 +113,27 @@ TEST_SUITE("wire.tcp") {
     CHECK(back.options.timestamps == Timestamps{5, 6});
     REQUIRE(back.options.sack_count == 3);  // 12 (TS) + 4 + 3 * 8 = 40
     for (std::size_t i = 0; i < 3; ++i) { CHECK(back.options.sack[i] == s.options.sack[i]); }
+  }
+
+  TEST_CASE("a pseudo-header-only checksum is what a device completes into the full one") {
+    const Buffer data = bytes({'o', 'd', 'd'});  // an odd length, as the device must handle
+    const TcpSegment s{.src_port = 80,
+                       .dst_port = 8080,
+                       .seq = SeqNum{1},
+                       .flags = TcpFlags{TcpFlags::kAck},
+                       .window = 1,
+                       .payload = data};
+    const Buffer full = encoded(s);
+    Buffer partial(full.size());
+    encode(s, kSrc, kDst, partial, TcpChecksum::PseudoHeaderOnly);
+    CHECK(partial != full);
+    CHECK_FALSE(verify_tcp_checksum(partial, kSrc, kDst));
+    // What virtio-net's NEEDS_CSUM asks of the device: sum from the header on, starting from
+    // the field's contents, and store the complement there.
+    const std::uint16_t completed = checksum(partial);
+    partial[kTcpChecksumOffset] = static_cast<std::byte>(completed >> 8);
+    partial[kTcpChecksumOffset + 1] = static_cast<std::byte>(completed & 0xff);
+    CHECK(partial == full);
   }
 
   TEST_CASE("the checksum catches a flipped bit and a wrong pseudo-header") {

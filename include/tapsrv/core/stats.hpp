@@ -63,6 +63,8 @@ enum class Counter : std::uint8_t {
   RxBytes,
   TxFrames,
   TxBytes,
+  RxOffloadedSegments,  // TCP segments larger than the MTU that the sending kernel left uncut
+  TxTsoSegments,        // segments we left for the device to cut at the MSS
   ArpRequestsAnswered,
   ArpRepliesReceived,
   ArpRequestsSent,

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <optional>
 
+#include "tapsrv/core/offload.hpp"
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/core/token_bucket.hpp"
@@ -45,9 +46,11 @@ class Ipv4Layer {
   /// Where a packet to `dst` goes first: `dst` itself on our subnet, else the gateway.
   [[nodiscard]] std::optional<wire::Ipv4Addr> next_hop(wire::Ipv4Addr dst) const noexcept;
 
+  /// `offload` offsets count from the start of the payload; a packet the device segments
+  /// (gso_size set) may exceed the MTU up to IPv4's 64 KiB limit.
   template <class Fill>
   bool send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std::uint8_t tos,
-            std::size_t payload_len, Fill&& fill);
+            std::size_t payload_len, Fill&& fill, TxOffload offload = {});
 
  private:
   [[nodiscard]] bool is_bad_source(wire::Ipv4Addr src) const noexcept;
@@ -61,18 +64,21 @@ class Ipv4Layer {
 
 template <class Fill>
 bool Ipv4Layer::send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std::uint8_t tos,
-                     std::size_t payload_len, Fill&& fill) {
+                     std::size_t payload_len, Fill&& fill, TxOffload offload) {
   const auto hop = next_hop(dst);
   if (!hop) {
     stats_.count(Drop::Ipv4NoRoute);
     return false;
   }
-  // We never fragment, so a packet must fit the link (RFC 1122 §3.3.3 makes that our choice).
-  if (wire::kIpv4MinHeaderLen + payload_len > cfg_.mtu) {
+  // We never fragment, so a packet must fit the link (RFC 1122 §3.3.3 makes that our choice),
+  // or be one the device will cut to fit.
+  const std::size_t limit = offload.gso_size != 0 ? wire::kIpv4MaxPacketLen : cfg_.mtu;
+  if (wire::kIpv4MinHeaderLen + payload_len > limit) {
     stats_.count(Drop::Ipv4TooBig);
     return false;
   }
-  auto packet = link_.begin_ipv4(wire::kIpv4MinHeaderLen + payload_len);
+  if (offload.partial_checksum) { offload.csum_start += wire::kIpv4MinHeaderLen; }
+  auto packet = link_.begin_ipv4(wire::kIpv4MinHeaderLen + payload_len, offload);
   wire::write_ipv4_header(packet, wire::Ipv4Header{
                                       .src = cfg_.address.addr,
                                       .dst = dst,

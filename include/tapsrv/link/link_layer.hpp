@@ -37,8 +37,9 @@ class LinkLayer {
     neighbors_.confirm(ip, mac, now);
   }
   /// Appends a frame with room for an IPv4 packet of `ip_len` bytes and returns that room.
-  /// Follow with exactly one finish_ipv4() or cancel_ipv4().
-  [[nodiscard]] wire::MutBytes begin_ipv4(std::size_t ip_len);
+  /// `offload` offsets count from the start of the IPv4 header. Follow with exactly one
+  /// finish_ipv4() or cancel_ipv4().
+  [[nodiscard]] wire::MutBytes begin_ipv4(std::size_t ip_len, TxOffload offload = {});
   /// Addresses the frame begun last to `next_hop`: sent now if its MAC is known, else parked
   /// until ARP resolves it.
   void finish_ipv4(Instant now, wire::Ipv4Addr next_hop);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "tapsrv/core/offload.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/wire/addresses.hpp"
 
@@ -41,13 +42,18 @@ class NeighborTable {
   /// still there); anything else is left alone. Returns whether it did.
   bool confirm(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now);
 
+  /// A frame waiting for its destination's MAC, with what it asks of the device.
+  struct ParkedFrame {
+    std::vector<std::byte> bytes;
+    TxOffload offload;
+  };
   enum class Parked : std::uint8_t { StartResolution, Queued, QueueFull };
   /// Keeps a copy of `frame` until `ip` resolves or fails. StartResolution means the caller
   /// must send the first ARP request now; QueueFull means the frame was not kept.
-  Parked park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now);
+  Parked park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now, TxOffload offload = {});
 
   /// Removes and returns the frames parked for `ip` (empty when none).
-  [[nodiscard]] std::vector<std::vector<std::byte>> take_parked(wire::Ipv4Addr ip);
+  [[nodiscard]] std::vector<ParkedFrame> take_parked(wire::Ipv4Addr ip);
 
   /// For each due resolution: calls retry(ip) when another request is due, or
   /// fail(ip, dropped_frames) after the last one went unanswered.
@@ -67,7 +73,7 @@ class NeighborTable {
     wire::Ipv4Addr ip;
     unsigned requests_sent = 1;
     Instant next_retry;
-    std::vector<std::vector<std::byte>> frames;
+    std::vector<ParkedFrame> frames;
   };
   void evict_one();
 

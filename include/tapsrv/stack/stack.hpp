@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "tapsrv/core/offload.hpp"
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/ip/ipv4_layer.hpp"
@@ -19,6 +20,9 @@ struct StackConfig {
   wire::Ipv4Subnet address{};
   std::optional<wire::Ipv4Addr> gateway{};
   std::uint16_t mtu = 1500;
+  // The device finishes TCP checksums and cuts large segments (a TAP with IFF_VNET_HDR and
+  // TUNSETOFFLOAD): TCP then sends up to 64 KiB per frame with a partial checksum.
+  bool offload = false;
   link::NeighborConfig neighbors{};
   tcp::Config tcp{};  // its mtu is taken from `mtu`
 };
@@ -36,8 +40,9 @@ class Stack {
   void start(Instant now);
   /// Opens a TCP port; `factory` must outlive the stack.
   void listen(Instant now, std::uint16_t port, tcp::HandlerFactory& factory);
-  /// One frame from the wire; anything it cannot use is counted in Stats and dropped.
-  void on_frame(Instant now, wire::Bytes frame) noexcept;
+  /// One frame from the wire; anything it cannot use is counted in Stats and dropped. With
+  /// offload, a frame may be a TCP segment of up to 64 KiB that the sender did not cut.
+  void on_frame(Instant now, wire::Bytes frame, RxOffload rx = {}) noexcept;
   /// The earliest instant at which on_timers() has work; nullopt when no timer is armed.
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   void on_timers(Instant now) noexcept;
@@ -60,8 +65,8 @@ class Stack {
     Stack& stack_;
   };
 
-  void on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast);
-  void on_tcp(Instant now, const wire::Ipv4View& ip);
+  void on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast, RxOffload rx);
+  void on_tcp(Instant now, const wire::Ipv4View& ip, RxOffload rx);
 
   Stats& stats_;
   StackConfig cfg_;

@@ -46,6 +46,9 @@ struct Config {
   bool timestamps = true;                    // RFC 7323
   bool sack = true;                          // RFC 2018, receive side
   bool nagle = true;                         // RFC 9293 §3.7.4
+  // Segmentation offload: when non-zero, one segment may carry up to this many payload bytes
+  // (a multiple of the MSS) for the device to cut into MSS-sized ones.
+  std::uint32_t tso_max_payload = 0;
 
   [[nodiscard]] std::uint16_t our_mss() const noexcept {
     return static_cast<std::uint16_t>(mtu - 40);

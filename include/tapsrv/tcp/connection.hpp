@@ -108,6 +108,7 @@ class Connection {
   void process_text(Instant now, const wire::TcpSegment& seg);
   void check_fin(Instant now, const wire::TcpSegment& seg);
   void on_new_ack(Instant now, const wire::TcpSegment& seg, Outbox& out);
+  void grow_cwnd(std::uint32_t acked) noexcept;
   void on_duplicate_ack(Instant now, Outbox& out);
   [[nodiscard]] unsigned duplicate_threshold() const noexcept;
   /// Records the peer's SACK blocks; true when they report bytes not reported before.
@@ -182,6 +183,7 @@ class Connection {
   // Congestion control (RFC 5681) and recovery (RFC 6582).
   std::uint32_t cwnd_ = 0;
   std::uint32_t ssthresh_ = 0xffffffffU;
+  std::uint32_t cwnd_acked_ = 0;  // bytes acknowledged toward the next increase in avoidance
   unsigned dupacks_ = 0;
   bool in_recovery_ = false;
   wire::SeqNum recover_{};

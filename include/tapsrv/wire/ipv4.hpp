@@ -11,6 +11,7 @@
 namespace tapsrv::wire {
 
 inline constexpr std::size_t kIpv4MinHeaderLen = 20;
+inline constexpr std::size_t kIpv4MaxPacketLen = 65535;  // the total length field's limit
 
 namespace ip_proto {
 inline constexpr std::uint8_t kIcmp = 1;

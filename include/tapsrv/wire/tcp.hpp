@@ -65,6 +65,9 @@ struct TcpSegment {
   std::uint16_t urgent = 0;
   TcpOptions options{};
   Bytes payload{};
+  /// Output only: when non-zero and the payload is longer, the device cuts the payload into
+  /// pieces of this many bytes (TSO), so one segment here may be many on the wire.
+  std::uint16_t tso_segment_size = 0;
 
   /// SEG.LEN of RFC 9293 §3.3: payload plus one for each of SYN and FIN.
   [[nodiscard]] std::uint32_t seq_len() const noexcept {
@@ -106,9 +109,16 @@ class TcpView {
 
 /// Bytes the header of `s` takes with its options, padded to a multiple of four.
 [[nodiscard]] std::size_t header_len(const TcpSegment& s) noexcept;
+/// What encode() puts in the checksum field: the full checksum, or only the folded
+/// pseudo-header sum for a device that finishes the job (checksum offload, CHECKSUM_PARTIAL).
+enum class TcpChecksum : std::uint8_t { Full, PseudoHeaderOnly };
+/// The checksum field's offset in the TCP header.
+inline constexpr std::size_t kTcpChecksumOffset = 16;
+
 /// Writes header, options and payload with the checksum; returns the length written.
 /// Precondition: out.size() >= header_len(s) + s.payload.size(), and s.payload does not overlap
 /// out.
-std::size_t encode(const TcpSegment& s, Ipv4Addr src, Ipv4Addr dst, MutBytes out) noexcept;
+std::size_t encode(const TcpSegment& s, Ipv4Addr src, Ipv4Addr dst, MutBytes out,
+                   TcpChecksum checksum = TcpChecksum::Full) noexcept;
 
 }  // namespace tapsrv::wire
