@@ -87,6 +87,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
+    case Counter::TcpBufferBytesReleased: return "tcp_buffer_bytes_released";
     case Counter::TcpResetsRateLimited: return "tcp_resets_rate_limited";
     case Counter::kCount: break;
   }

@@ -101,6 +101,18 @@ void Connection::open_active(Instant now, SeqNum iss, Outbox& out) {
 
 void Connection::consume(std::size_t n) noexcept { rcv_buf_.consume(std::min(n, readable())); }
 
+bool Connection::release_idle_buffers() noexcept {
+  const std::size_t held = snd_buf_.allocated() + rcv_buf_.allocated();
+  snd_buf_.release();
+  // Out-of-order bytes sit in the receive ring past its readable part: keep it while any wait.
+  if (reassembly_.empty()) {
+    rcv_buf_.release();
+    reassembly_.release();
+  }
+  stats_.add(Counter::TcpBufferBytesReleased, held - snd_buf_.allocated() - rcv_buf_.allocated());
+  return !holds_buffers();
+}
+
 std::size_t Connection::writable() const noexcept {
   if (fin_queued_ || !kSending.contains(state_)) { return 0; }
   return snd_buf_.free();

@@ -133,11 +133,45 @@ void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_receiv
   if (c.state() == State::Closed || c.state() == State::Listen) {
     if (auto* h = c.handler(); h != nullptr) { h->on_closed(c); }
     unindex(c);
+    unlist(c);
     const FourTuple id = c.id();
     table_.erase(id);  // destroys c
     return;
   }
   reindex(c);
+  note_buffers(now, c);
+}
+
+void Engine::note_buffers(Instant now, Connection& c) {
+  c.active_since_sweep = true;
+  if (c.sweep_slot != Connection::kNotInSweep || !c.holds_buffers()) { return; }
+  c.sweep_slot = static_cast<std::uint32_t>(holding_buffers_.size());
+  holding_buffers_.push_back(&c);
+  if (!next_sweep_) { next_sweep_ = now + cfg_.idle_buffer_sweep; }
+}
+
+void Engine::unlist(Connection& c) noexcept {
+  if (c.sweep_slot == Connection::kNotInSweep) { return; }
+  Connection* last = holding_buffers_.back();
+  holding_buffers_[c.sweep_slot] = last;
+  last->sweep_slot = c.sweep_slot;
+  holding_buffers_.pop_back();
+  c.sweep_slot = Connection::kNotInSweep;
+  if (holding_buffers_.empty()) { next_sweep_.reset(); }
+}
+
+void Engine::sweep_idle_buffers(Instant now) {
+  if (!next_sweep_ || now < *next_sweep_) { return; }
+  for (std::size_t i = 0; i < holding_buffers_.size();) {
+    Connection& c = *holding_buffers_[i];
+    if (!std::exchange(c.active_since_sweep, false) && c.release_idle_buffers()) {
+      unlist(c);  // swaps the last one into slot i
+      continue;
+    }
+    ++i;
+  }
+  next_sweep_ = holding_buffers_.empty() ? std::nullopt
+                                         : std::optional<Instant>{now + cfg_.idle_buffer_sweep};
 }
 
 void Engine::unindex(Connection& c) {
@@ -156,8 +190,11 @@ void Engine::reindex(Connection& c) {
 }
 
 std::optional<Instant> Engine::next_deadline() const noexcept {
-  if (timers_.empty()) { return std::nullopt; }
-  return timers_.begin()->first;
+  std::optional<Instant> earliest = next_sweep_;
+  if (!timers_.empty() && (!earliest || timers_.begin()->first < *earliest)) {
+    earliest = timers_.begin()->first;
+  }
+  return earliest;
 }
 
 void Engine::on_timers(Instant now, Outbox& out) {
@@ -172,6 +209,7 @@ void Engine::on_timers(Instant now, Outbox& out) {
     c->on_timers(now, out);
     settle(now, *c, out, was_syn_received);
   }
+  sweep_idle_buffers(now);
 }
 
 void Engine::abort_all(Instant now, Outbox& out) {
@@ -179,6 +217,8 @@ void Engine::abort_all(Instant now, Outbox& out) {
     c->abort(now, out, Cause::Shutdown);
     if (auto* h = c->handler(); h != nullptr) { h->on_closed(*c); }
   }
+  holding_buffers_.clear();
+  next_sweep_.reset();
   table_.clear();
   timers_.clear();
   indexed_.clear();

@@ -28,6 +28,7 @@ tcp::Config test_config() {
   c.max_synack_retransmits = 3;
   c.fin_wait2_timeout = 3s;
   c.delayed_ack = 40ms;
+  c.idle_buffer_sweep = 1s;  // tcp.idle_buffers counts on it
   c.max_connections = 8;
   c.syn_backlog = 4;
   c.initial_cwnd_segments = 10;

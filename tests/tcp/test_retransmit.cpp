@@ -81,7 +81,7 @@ TEST_SUITE("tcp.retransmit") {
     p.expect({.flags = kAck | kPsh, .seq = kOurSeq + kMss, .len = kMss});  // the rest goes again
     p.send(ack(kPeerSeq, kOurSeq + 2 * kMss));
     p.expect_nothing();
-    CHECK(p.engine().next_deadline() == std::nullopt);
+    CHECK(p.conn()->next_deadline() == std::nullopt);
     CHECK(p.app().log == "established writable writable");
     CHECK(p.drops() == "");
     CHECK(p.events() ==
@@ -127,7 +127,7 @@ TEST_SUITE("tcp.retransmit") {
     p.send(ack(kPeerSeq, kOurSeq + 100));  // ambiguous: the first copy or the second?
     p.expect({.seq = kOurSeq + 100, .len = 100});
     // A sample of 10 ms would give 200 ms, one of 1010 ms about 3 s: neither is taken.
-    CHECK(p.engine().next_deadline() == p.now() + 2s);
+    CHECK(p.conn()->next_deadline() == p.now() + 2s);
     CHECK(p.drops() == "");
     CHECK(p.events() ==
           "tcp_segments_in+1 tcp_segments_out+2 tcp_bytes_sent+100 tcp_retransmits+1 "
@@ -149,7 +149,7 @@ TEST_SUITE("tcp.retransmit") {
     p.expect_nothing();
     p.send(ack(kPeerSeq, kOurSeq + 5 * kMss));  // full acknowledgment ends recovery
     p.expect_nothing();
-    CHECK(p.engine().next_deadline() == std::nullopt);
+    CHECK(p.conn()->next_deadline() == std::nullopt);
     CHECK(p.drops() == "");
     CHECK(p.events() ==
           "tcp_segments_in+5 tcp_segments_out+2 tcp_retransmits+2 tcp_fast_retransmits+1");

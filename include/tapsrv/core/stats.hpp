@@ -90,6 +90,7 @@ enum class Counter : std::uint8_t {
   TcpResetsReceived,
   TcpChallengeAcksLimited,
   TcpResetsRateLimited,
+  TcpBufferBytesReleased,  // storage idle connections gave back
   kCount
 };
 

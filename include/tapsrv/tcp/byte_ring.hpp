@@ -53,6 +53,14 @@ class ByteRing {
     const std::size_t n = std::min({max, size_ - off, storage_ - pos});
     return wire::Bytes{buf_.get() + pos, n};
   }
+  /// Frees the storage of an empty ring; it grows again on demand. Precondition: no bytes
+  /// were placed past size() (no out-of-order data waits in it).
+  void release() noexcept {
+    if (size_ != 0) { return; }
+    buf_.reset();
+    storage_ = 0;
+    head_ = 0;
+  }
   /// Drops `n` bytes from the head. Precondition: n <= size().
   void consume(std::size_t n) noexcept {
     // The head never snaps back to 0 when the ring empties: out-of-order bytes may already sit

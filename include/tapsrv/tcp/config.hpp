@@ -39,6 +39,9 @@ struct Config {
   std::uint32_t reset_burst = 200;
   Duration challenge_ack_interval = milliseconds{
       500};  // Linux tcp_invalid_ratelimit   // Linux's TCP_DELACK_MIN; RFC 9293 caps it at 0.5 s
+  // A connection that moved no data for this long gives back the storage of its empty
+  // buffers (between one and two intervals after its last data).
+  Duration idle_buffer_sweep = seconds{1};
   std::size_t max_connections = 10000;       // all states but LISTEN
   std::size_t syn_backlog = 1024;            // connections in SYN_RECEIVED
   std::uint32_t initial_cwnd_segments = 10;  // RFC 6928

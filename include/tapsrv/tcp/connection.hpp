@@ -44,6 +44,18 @@ class Connection {
   void abort(Instant now, Outbox& out, Cause cause);
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   [[nodiscard]] std::uint8_t take_events() noexcept { return std::exchange(events_, 0); }
+  /// Whether any buffer holds storage (a connection that moved data, until released).
+  [[nodiscard]] bool holds_buffers() const noexcept {
+    return snd_buf_.allocated() != 0 || rcv_buf_.allocated() != 0;
+  }
+  /// Gives back the storage of empty buffers, so that an idle connection costs only its TCB;
+  /// they grow again on demand; counted in tcp_buffer_bytes_released. Returns !holds_buffers().
+  bool release_idle_buffers() noexcept;
+  /// Engine bookkeeping for the idle-buffer sweep: the connection's place in its list, and
+  /// whether it moved data since the last sweep.
+  std::uint32_t sweep_slot = kNotInSweep;
+  bool active_since_sweep = false;
+  static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
   /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
   [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }
 

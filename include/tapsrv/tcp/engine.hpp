@@ -60,6 +60,11 @@ class Engine {
   /// A new connection in the table, making its handler with `factory` once established.
   Connection& add(const FourTuple& id, HandlerFactory& factory);
   void reindex(Connection& c);
+  /// Idle-buffer sweep: connections that hold buffer storage are listed; every sweep interval,
+  /// those that moved no data since the last sweep give their empty buffers back.
+  void note_buffers(Instant now, Connection& c);
+  void unlist(Connection& c) noexcept;
+  void sweep_idle_buffers(Instant now);
 
   struct Listener {
     wire::Ipv4Addr ip;
@@ -78,6 +83,8 @@ class Engine {
   std::size_t syn_received_ = 0;
   TokenBucket reset_limit_;
   std::vector<Connection*> due_;  // reused by on_timers()
+  std::vector<Connection*> holding_buffers_;
+  std::optional<Instant> next_sweep_;
 };
 
 }  // namespace tapsrv::tcp
