@@ -36,7 +36,6 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
   const FourTuple id{src, seg.src_port, dst, seg.dst_port};
   if (const auto it = table_.find(id); it != table_.end()) {
     Connection& c = *it->second;
-    unindex(c);
     const bool was_syn_received = c.state() == State::SynReceived;
     c.on_segment(now, seg, out);  // counts the segment
     const bool reopen = c.wants_reopen();
@@ -174,37 +173,26 @@ void Engine::sweep_idle_buffers(Instant now) {
                                          : std::optional<Instant>{now + cfg_.idle_buffer_sweep};
 }
 
-void Engine::unindex(Connection& c) {
-  if (const auto it = indexed_.find(&c); it != indexed_.end()) {
-    timers_.erase({it->second, &c});
-    indexed_.erase(it);
-  }
-}
+void Engine::unindex(Connection& c) { timers_.cancel(c.timer); }
 
 void Engine::reindex(Connection& c) {
-  unindex(c);
-  if (const auto deadline = c.next_deadline()) {
-    timers_.emplace(*deadline, &c);
-    indexed_.emplace(&c, *deadline);
-  }
+  const auto deadline = c.next_deadline();
+  if (!deadline) { return timers_.cancel(c.timer); }
+  if (!c.timer.armed() || c.timer.deadline != *deadline) { timers_.schedule(c.timer, *deadline); }
 }
 
 std::optional<Instant> Engine::next_deadline() const noexcept {
   std::optional<Instant> earliest = next_sweep_;
-  if (!timers_.empty() && (!earliest || timers_.begin()->first < *earliest)) {
-    earliest = timers_.begin()->first;
-  }
+  if (const auto t = timers_.next_deadline(); t && (!earliest || *t < *earliest)) { earliest = t; }
   return earliest;
 }
 
 void Engine::on_timers(Instant now, Outbox& out) {
   // Collect first: each due connection runs once per call even if it re-arms at `now`.
   due_.clear();
-  for (auto it = timers_.begin(); it != timers_.end() && it->first <= now; ++it) {
-    due_.push_back(it->second);
-  }
-  for (Connection* c : due_) {
-    unindex(*c);
+  timers_.expire(now, due_);
+  for (TimerNode* n : due_) {
+    Connection* c = n->owner;
     const bool was_syn_received = c->state() == State::SynReceived;
     c->on_timers(now, out);
     settle(now, *c, out, was_syn_received);
@@ -219,9 +207,8 @@ void Engine::abort_all(Instant now, Outbox& out) {
   }
   holding_buffers_.clear();
   next_sweep_.reset();
-  table_.clear();
   timers_.clear();
-  indexed_.clear();
+  table_.clear();
   syn_received_ = 0;
 }
 

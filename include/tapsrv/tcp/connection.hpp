@@ -15,6 +15,7 @@
 #include "tapsrv/tcp/reassembly.hpp"
 #include "tapsrv/tcp/rtt.hpp"
 #include "tapsrv/tcp/state.hpp"
+#include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv::tcp {
@@ -55,6 +56,8 @@ class Connection {
   /// whether it moved data since the last sweep.
   std::uint32_t sweep_slot = kNotInSweep;
   bool active_since_sweep = false;
+  /// The engine's timer for this connection, armed at next_deadline().
+  TimerNode timer{.owner = this};
   static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
   /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
   [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }

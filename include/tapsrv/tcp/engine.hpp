@@ -5,7 +5,6 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
-#include <set>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -19,6 +18,7 @@
 #include "tapsrv/tcp/handler.hpp"
 #include "tapsrv/tcp/isn.hpp"
 #include "tapsrv/tcp/outbox.hpp"
+#include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv::tcp {
@@ -77,12 +77,10 @@ class Engine {
   Observer& obs_;
   std::unordered_map<std::uint16_t, Listener> listeners_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
-  // Timers: each connection appears at most once, under its next deadline.
-  std::set<std::pair<Instant, Connection*>> timers_;
-  std::unordered_map<Connection*, Instant> indexed_;
+  TimerWheel timers_;  // each connection at most once, at its next deadline
   std::size_t syn_received_ = 0;
   TokenBucket reset_limit_;
-  std::vector<Connection*> due_;  // reused by on_timers()
+  std::vector<TimerNode*> due_;  // reused by on_timers()
   std::vector<Connection*> holding_buffers_;
   std::optional<Instant> next_sweep_;
 };
