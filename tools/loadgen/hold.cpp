@@ -1,6 +1,7 @@
 // hold: open COUNT connections and keep them open, so the caller can look at the server's memory.
 #include <arpa/inet.h>
 #include <poll.h>
+#include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -113,9 +114,12 @@ int hold(const sockaddr_in& to, std::uint64_t count, const std::optional<std::st
     }
   }
   std::uint64_t held = 0;
+  // A million pings arrive at once: the last echo may come well after connect's 5 s timeout.
+  const timeval patient{.tv_sec = 60, .tv_usec = 0};
   for (int& fd : fds) {
     std::byte pong{};
     if (fd < 0) { continue; }
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &patient, sizeof patient);
     if (!read_exact(fd, &pong, 1) || pong != ping) {
       if (first_error.empty()) { first_error = "no echo on a held connection"; }
       ::close(fd);
