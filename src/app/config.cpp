@@ -235,6 +235,17 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
   }
   c.backlog = o.backlog;
+  // At least a few segments, so that windows and SWS avoidance work; at most what a window scale
+  // of 14 can still announce in full with room to spare.
+  constexpr std::uint32_t kMinBuffer = 4096, kMaxBuffer = 64U << 20;
+  for (const auto& [option, value] : {std::pair{"--sndbuf", o.sndbuf}, {"--rcvbuf", o.rcvbuf}}) {
+    if (value < kMinBuffer || value > kMaxBuffer) {
+      return "invalid " + std::string{option} + " " + std::to_string(value) +
+             ": must be 4096 to 67108864 bytes";
+    }
+  }
+  c.sndbuf = o.sndbuf;
+  c.rcvbuf = o.rcvbuf;
   for (const auto& [option, value, out] :
        {std::tuple{"--keepalive", o.keepalive, &c.keepalive},
         std::tuple{"--user-timeout", o.user_timeout, &c.user_timeout}}) {

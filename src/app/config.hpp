@@ -33,9 +33,11 @@ struct Options {
   double msl = 30;                 // seconds; TIME_WAIT lasts twice this
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
-  std::string user = "nobody";  // who to become after set-up when started as root
-  double keepalive = 0;         // seconds idle before probing; 0: off
-  double user_timeout = 0;      // seconds data may stay unacknowledged; 0: off
+  std::uint32_t sndbuf = 256 * 1024;  // bytes per connection
+  std::uint32_t rcvbuf = 256 * 1024;  // bytes per connection; bounds the advertised window
+  std::string user = "nobody";        // who to become after set-up when started as root
+  double keepalive = 0;               // seconds idle before probing; 0: off
+  double user_timeout = 0;            // seconds data may stay unacknowledged; 0: off
 };
 
 struct PortSpec {
@@ -61,6 +63,8 @@ struct Config {
   Duration msl{};
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
+  std::uint32_t sndbuf = 256 * 1024;
+  std::uint32_t rcvbuf = 256 * 1024;
   std::string user;
   std::optional<Duration> keepalive;
   std::optional<Duration> user_timeout;

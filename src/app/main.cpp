@@ -44,6 +44,9 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
   up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
       ->capture_default_str();
+  up.add_option("--sndbuf", o.sndbuf, "send buffer per connection, bytes")->capture_default_str();
+  up.add_option("--rcvbuf", o.rcvbuf, "receive buffer per connection, bytes (bounds the window)")
+      ->capture_default_str();
   up.add_option("--keepalive", o.keepalive, "seconds idle before keepalive probes (0: off)")
       ->capture_default_str();
   up.add_option("--user-timeout", o.user_timeout,
@@ -113,6 +116,8 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.msl = cfg.msl;
   stack_cfg.tcp.max_connections = cfg.max_conns;
   stack_cfg.tcp.syn_backlog = cfg.backlog;
+  stack_cfg.tcp.send_buffer = cfg.sndbuf;
+  stack_cfg.tcp.recv_buffer = cfg.rcvbuf;
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
   Stack stack{stack_cfg, stats, isn, observer, observer};

@@ -403,6 +403,24 @@ TEST_SUITE("app.config") {
     }
   }
 
+  TEST_CASE("--sndbuf and --rcvbuf: 4096 bytes to 64 MiB, default 256 KiB") {
+    Options o;
+    CHECK(config_of(o).sndbuf == 256 * 1024);
+    CHECK(config_of(o).rcvbuf == 256 * 1024);
+    o.sndbuf = 4096;
+    o.rcvbuf = 64U << 20;
+    CHECK(config_of(o).sndbuf == 4096);
+    CHECK(config_of(o).rcvbuf == 64U << 20);
+    for (std::uint32_t bad : {0U, 4095U, (64U << 20) + 1}) {
+      Options b;
+      b.sndbuf = bad;
+      check_names(b, "--sndbuf", std::to_string(bad));
+      Options r;
+      r.rcvbuf = bad;
+      check_names(r, "--rcvbuf", std::to_string(bad));
+    }
+  }
+
   TEST_CASE("--pcap is passed through") {
     Options o;
     o.pcap = "/tmp/x.pcap";

@@ -1,8 +1,8 @@
 // hold: open COUNT connections and keep them open, so the caller can look at the server's memory.
 #include <arpa/inet.h>
 #include <poll.h>
-#include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <csignal>
