@@ -32,6 +32,12 @@ class Connection {
   // --- Engine side -------------------------------------------------------------------------
   /// RFC 9293 §3.10.7.2: a SYN reached a listener; answer SYN,ACK and enter SYN_RECEIVED.
   void open_passive(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss, Outbox& out);
+  /// RFC 4987 §3.6: `ack` carried a valid SYN cookie `iss` for the SYN rebuilt as `syn`. Sets up
+  /// SYN_RECEIVED as open_passive() would have (sending nothing), then takes `ack` through
+  /// §3.10.7.4 like on_segment() but without counting it again: it establishes the connection
+  /// and queues its data. Precondition: `ack` has ACK set and neither SYN nor RST.
+  void open_from_cookie(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss,
+                        const wire::TcpSegment& ack, Outbox& out);
   /// RFC 9293 §3.10.1 active OPEN: send SYN and enter SYN_SENT.
   void open_active(Instant now, wire::SeqNum iss, Outbox& out);
   /// RFC 9293 §3.10.7.3 and §3.10.7.4 for a segment of this connection.
@@ -91,6 +97,9 @@ class Connection {
 
  private:
   enum class Step : std::uint8_t { Continue, Stop };
+
+  /// The TCB after a SYN reached a listener (RFC 9293 §3.10.7.2), before any SYN-ACK.
+  void accept_syn(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss, Cause cause);
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);

@@ -19,6 +19,7 @@
 #include "tapsrv/tcp/handler.hpp"
 #include "tapsrv/tcp/isn.hpp"
 #include "tapsrv/tcp/outbox.hpp"
+#include "tapsrv/tcp/syn_cookie.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
 namespace tapsrv::tcp {
@@ -53,6 +54,11 @@ class Engine {
   void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
                  HandlerFactory& factory, Outbox& out);
   void reply_reset(Instant now, const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
+  // engine_cookies.cpp: SYN cookies (RFC 4987 §3.6) once the backlog is full.
+  void send_cookie(Instant now, const FourTuple& id, const wire::TcpSegment& syn, Outbox& out);
+  [[nodiscard]] bool cookies_recently_sent(Instant now) const noexcept;
+  void on_cookie_ack(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
+                     HandlerFactory& factory, Outbox& out);
   /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
@@ -77,6 +83,8 @@ class Engine {
   std::unordered_map<Connection*, Instant> indexed_;
   std::size_t syn_received_ = 0;
   TokenBucket reset_limit_;
+  SynCookies cookies_;
+  std::optional<Instant> last_cookie_sent_;
   std::vector<Connection*> due_;  // reused by on_timers()
 };
 
