@@ -98,9 +98,10 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   if (!acceptable) {
     stats_.count(Drop::TcpOutOfWindow);
     // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A duplicate carrying data needs its ACK for the
-    // peer's recovery; a bare one may be a blind attacker's and is rate-limited.
+    // peer's recovery; a bare one may be a blind attacker's and is rate-limited, and so is a
+    // SYN wherever it falls (RFC 5961 §4.2 and §7; Linux tcp_validate_incoming: syn_challenge).
     if (!seg.flags.rst()) {
-      if (seg_len == 0) {
+      if (seg_len == 0 || seg.flags.syn()) {
         challenge_ack(now);
       } else {
         ack_now_ = true;
