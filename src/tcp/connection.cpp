@@ -87,6 +87,20 @@ void Connection::negotiate(const wire::TcpOptions& o) {
   cwnd_ = cfg_.initial_cwnd_segments * mss_;
 }
 
+std::size_t Connection::sack_blocks_to_send() const noexcept {
+  if (!sack_enabled_ || reassembly_.empty()) { return 0; }
+  return std::min<std::size_t>(reassembly_.size(), ts_enabled_ ? 3 : 4);
+}
+
+std::uint32_t Connection::send_mss() const noexcept {
+  // RFC 9293 §3.7.1: options count against the MSS, and mss_ only allows for timestamps. While
+  // there are blocks to report, Linux shrinks the payload by the SACK option (tcp_current_mss):
+  // two NOPs, kind and length, 8 bytes a block. Dropping the blocks from full segments instead
+  // would hide them from a peer whose data we echo, and sending both would exceed the MTU.
+  const std::size_t blocks = sack_blocks_to_send();
+  return mss_ - (blocks == 0 ? 0U : static_cast<std::uint32_t>(4 + 8 * blocks));
+}
+
 void Connection::start_send_sequence(SeqNum iss) noexcept {
   // RFC 9293 §3.3.1: SND.UNA = ISS, SND.NXT = ISS + 1 once the SYN is out; data starts after.
   iss_ = iss;

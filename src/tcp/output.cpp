@@ -68,7 +68,7 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
   }
   if (ts_enabled_) { s.options.timestamps = wire::Timestamps{ts_clock(now), ts_recent_}; }
   if (sack_enabled_ && s.flags.ack() && !reassembly_.empty()) {
-    s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, ts_enabled_ ? 3 : 4);
+    s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, sack_blocks_to_send());
   }
   if (obs_.wants_segments()) { obs_.on_segment(id_, true, s); }
   stats_.add(Counter::TcpSegmentsOut);
@@ -105,7 +105,7 @@ void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
 void Connection::retransmit_head(Instant now, Outbox& out) {
   if (snd_.una < data_end()) {
     const auto payload =
-        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), mss_);
+        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), send_mss());
     send_segment(now, out, snd_.una, TcpFlags::kAck, payload);
   } else if (fin_sent_ && snd_.una == fin_seq_) {
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
@@ -143,12 +143,12 @@ void Connection::output(Instant now, Outbox& out) {
     const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
     const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
     const auto unsent = static_cast<std::uint32_t>(data_end() - snd_.nxt);
-    const std::uint32_t len = std::min({std::uint32_t{mss_}, unsent, usable});
+    const std::uint32_t len = std::min({send_mss(), unsent, usable});
     if (len == 0) { break; }
     const auto payload =
         snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);
     const bool resend = snd_.nxt < snd_max_;
-    if (payload.size() < mss_ && !resend) {
+    if (payload.size() < send_mss() && !resend) {
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): a short segment goes
       // only when it is all we have and nothing is in flight, or it is half the peer's
       // largest window. A piece cut short by the ring's end is not short: more follows.

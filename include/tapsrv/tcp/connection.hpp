@@ -125,6 +125,12 @@ class Connection {
   void fin_acked(Instant now, const wire::TcpSegment& seg);
   void peer_fin(Instant now, const wire::TcpSegment* seg);
 
+  /// SACK blocks our next ACK carries: the out-of-order ranges, as many as the 40 bytes of
+  /// option space hold beside timestamps.
+  [[nodiscard]] std::size_t sack_blocks_to_send() const noexcept;
+  /// The payload one segment may carry now: the MSS less the SACK option that rides along.
+  [[nodiscard]] std::uint32_t send_mss() const noexcept;
+
   // output.cpp
   void send_segment(Instant now, Outbox& out, wire::SeqNum seq, std::uint8_t flags,
                     wire::Bytes payload);
