@@ -212,6 +212,27 @@ TEST_SUITE("tcp.options") {
           "tcp_segments_in+5 tcp_segments_out+4 tcp_bytes_received+40 tcp_out_of_order+1 "
           "tcp_resets_received+1");
   }
+
+  TEST_CASE("PAWS: bare segments with old TSvals share the challenge-ACK limit; data does not") {
+    // A blind attacker guessing timestamps must not get an ACK for each guess (Linux rate-limits
+    // PAWS duplicate ACKs but for segments with data, tcp_oow_rate_limited); a genuine old
+    // duplicate with data still gets its ACK, as the sender's recovery needs it.
+    TcpPeer p = TcpPeer::listening();
+    SynOptions o;
+    o.ts = wire::Timestamps{1000, 0};
+    p.handshake(o);
+    for (std::uint32_t i = 0; i < 20; ++i) { p.send(with_ts(ack(kPeerSeq, kOurSeq), 999 - i, 0)); }
+    p.send(with_ts(syn(kPeerSeq + 5), 10, 0));
+    p.expect({.flags = kAck, .ack = kPeerSeq});
+    p.expect_nothing();
+    const Buffer payload = pattern(10);
+    for (int i = 0; i < 3; ++i) { p.send(with_ts(data(kPeerSeq, kOurSeq, payload), 500, 0)); }
+    CHECK(p.take_all().size() == 3);
+    CHECK(p.state() == State::Established);
+    CHECK(p.app().received.empty());
+    CHECK(p.drops() == "tcp_paws_rejected+24");
+    CHECK(p.events() == "tcp_segments_in+24 tcp_segments_out+4 tcp_challenge_acks_limited+20");
+  }
 }
 
 }  // namespace

@@ -105,6 +105,8 @@ class Connection {
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
   [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
   void challenge_ack(Instant now) noexcept;
+  /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
+  void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
   void negotiate(const wire::TcpOptions& peer);
   void start_send_sequence(wire::SeqNum iss) noexcept;
   void send_syn(Instant now, Outbox& out, bool with_ack);
