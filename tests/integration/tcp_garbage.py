@@ -16,7 +16,8 @@ import struct
 import sys
 import time
 
-from packets import csum, recv_exactly
+import packets
+from packets import csum, recv_exactly, ts_option
 
 ifname, mac_text, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
@@ -29,7 +30,6 @@ WINDOW = 2000
 # pieces bridge its data, tapsrv acknowledges bytes the kernel has not sent yet, which the
 # kernel ignores, and it must not need those ACKs to send the rest.
 POST = 8000
-ETH_ALL = 0x0003
 
 
 def rand_bytes(n: int) -> bytes:
@@ -37,37 +37,22 @@ def rand_bytes(n: int) -> bytes:
 
 
 def eth(payload: bytes, etype: int = 0x0800) -> bytes:
-    return US_MAC + HOST_MAC + struct.pack("!H", etype) + payload
+    return packets.eth(US_MAC, HOST_MAC, payload, etype)
 
 
 def ipv4(payload: bytes, src=HOST, total=None, good_csum=True) -> bytes:
-    total = 20 + len(payload) if total is None else total
-    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, total, rng.getrandbits(16), 0, 64, 6, 0, src, US)
-    c = csum(h) if good_csum else csum(h) ^ 0x1111
-    return h[:10] + struct.pack("!H", c) + h[12:] + payload
+    return packets.ipv4(payload, src, US, total, good_csum, ident=rng.getrandbits(16))
 
 
 def tcp(sport, dport, seq, ack, flags, payload=b"", options=b"", window=65535, src=HOST,
         offset=None, good_csum=True) -> bytes:
-    options += b"\x01" * (-len(options) % 4)  # NOP padding to a 4-byte boundary
-    off = (20 + len(options)) // 4 if offset is None else offset
-    h = struct.pack("!HHIIBBHHH", sport, dport, seq & 0xFFFFFFFF, ack & 0xFFFFFFFF, off << 4,
-                    flags, window, 0, 0) + options
-    seg = h + payload
-    c = csum(src + US + struct.pack("!BBH", 0, 6, len(seg)) + seg)
-    if not good_csum:
-        c ^= 0x2222
-    return seg[:16] + struct.pack("!H", c) + seg[18:]
-
-
-def ts_option(val, ecr) -> bytes:
-    return b"\x01\x01\x08\x0a" + struct.pack("!II", val, ecr)
+    return packets.tcp(src, US, sport, dport, seq, ack, flags, payload, options, window, offset,
+                       good_csum)
 
 
 def learn_connection():
     """Connects, echoes a little, and reads the last segment the kernel sent from the TAP."""
-    sniff = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_ALL))
-    sniff.bind((ifname, 0))
+    sniff = packets.sniffer(ifname)
     conn = socket.create_connection(("10.0.0.2", LISTEN), timeout=10)
     conn.settimeout(10)
     data = os.urandom(1000)
@@ -75,35 +60,9 @@ def learn_connection():
     assert recv_exactly(conn, len(data)) == data, "echo before the storm"
     lport = conn.getsockname()[1]
     time.sleep(0.3)  # let the kernel's delayed ACK of the echo go out
-    last = None
-    while select.select([sniff], [], [], 0)[0]:
-        frame, addr = sniff.recvfrom(65535)
-        if addr[2] != socket.PACKET_OUTGOING or frame[12:14] != b"\x08\x00":
-            continue
-        ip = frame[14:]
-        ihl = (ip[0] & 15) * 4
-        if ip[9] != 6 or ip[12:16] != HOST or ip[16:20] != US:
-            continue
-        t = ip[ihl:]
-        if struct.unpack("!HH", t[:4]) != (lport, LISTEN):
-            continue
-        last = (frame, ip, ihl, t)
+    last = packets.last_sent(sniff, lport, LISTEN)
     sniff.close()
-    assert last, "no segment of the connection seen on the TAP"
-    frame, ip, ihl, t = last
-    seq, ack = struct.unpack("!II", t[4:12])
-    doff = (t[12] >> 4) * 4
-    paylen = struct.unpack("!H", ip[2:4])[0] - ihl - doff
-    tsval = 0
-    opts, i = t[20:doff], 0
-    while i < len(opts):
-        if opts[i] in (0, 1):
-            i += 1
-            continue
-        if opts[i] == 8:
-            tsval = struct.unpack("!I", opts[i + 2:i + 6])[0]
-        i += max(opts[i + 1], 2)
-    return conn, frame[6:12], lport, seq + paylen, ack, tsval
+    return conn, last.src_mac, lport, last.seq + last.payload_len, last.ack, last.tsval
 
 
 conn, HOST_MAC, lport, rcv_nxt, snd_nxt, tsval = learn_connection()
