@@ -5,10 +5,16 @@
 source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
 tcp_start
+rss_before=$(rss_kib "$tcp_pid")
+rss_watch "$tcp_pid" "$T_TMP/rss.txt" 60
 
 in_ns "$tcp_ns" timeout 60 python3 "$(dirname "$0")/blind.py" tapsrv0 02:00:0a:00:00:02 2 \
   >"$T_TMP/blind.out" 2>&1 || fail "blind.py: $(cat "$T_TMP/blind.out")"
 kill -0 "$tcp_pid" 2>/dev/null || fail "tapsrv died"
+rss_stop
+rss_peak=$(rss_peak "$T_TMP/rss.txt")
+[ $((rss_peak - rss_before)) -le $((16 * 1024)) ] || fail "RSS grew from $rss_before to $rss_peak KiB"
+pass "RSS KiB: before $rss_before, peak during the attacks $rss_peak"
 while read -r line; do pass "$line"; done < <(grep -E "^(echo|chargen):" "$T_TMP/blind.out")
 
 stop_tapsrv "$tcp_pid"

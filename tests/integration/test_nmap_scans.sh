@@ -6,6 +6,8 @@ source "$(dirname "$0")/tcp_lib.sh"
 command -v nmap >/dev/null || fail "nmap is missing (tools/setup.sh installs it)"
 tcp_start
 ports=1-1024,3333
+rss_before=$(rss_kib "$tcp_pid")
+rss_watch "$tcp_pid" "$T_TMP/rss.txt" 90
 
 # One probe per millisecond: tapsrv limits RSTs for segments that match no connection to
 # 1000/s (burst 200), so a faster scan sees some closed ports stay silent and reports them
@@ -51,6 +53,10 @@ grep -q "OS detection performed" "$T_TMP/os.out" || fail "nmap -O: $(cat "$T_TMP
 pass "nmap -O completed: $(grep -E "^(OS details|No exact OS|Aggressive OS)" "$T_TMP/os.out" | head -n1)"
 
 kill -0 "$tcp_pid" 2>/dev/null || fail "tapsrv died during the scans"
+rss_stop
+rss_peak=$(rss_peak "$T_TMP/rss.txt")
+[ $((rss_peak - rss_before)) -le $((16 * 1024)) ] || fail "RSS grew from $rss_before to $rss_peak KiB"
+pass "RSS KiB: before $rss_before, peak during the scans $rss_peak"
 out=$( (printf 'after the scans\n'; sleep 0.3) | in_ns "$tcp_ns" timeout 5 nc -N 10.0.0.2 3333)
 [ "$out" = "after the scans" ] || fail "echo after the scans: '$out'"
 pass "echo works after the scans"

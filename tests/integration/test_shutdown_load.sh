@@ -5,6 +5,7 @@ source "$(dirname "$0")/lib.sh"
 source "$(dirname "$0")/tcp_lib.sh"
 ulimit -n 4096
 tcp_start --pcap "$T_TMP/load.pcap"
+rss_before=$(rss_kib "$tcp_pid")
 
 in_ns "$tcp_ns" timeout 60 python3 "$(dirname "$0")/shutdown_load.py" 10.0.0.2 3333 1000 30 \
   >"$T_TMP/load.out" 2>&1 &
@@ -18,6 +19,11 @@ done
 grep -q ready "$T_TMP/load.out" || fail "1000 connections not echoing within 15 s"
 sleep 1  # a second of traffic on all of them
 established=$(grep -c "SYN_RECEIVED -> ESTABLISHED" "$tcp_log")
+rss_loaded=$(rss_kib "$tcp_pid")
+# Echo keeps little buffered (64 bytes at a time), so a connection costs its TCB and the
+# smallest ring storage: 64 KiB each is generous.
+[ $((rss_loaded - rss_before)) -le $((1000 * 64)) ] || fail "RSS grew from $rss_before to $rss_loaded KiB"
+pass "RSS KiB: before $rss_before, with 1000 busy connections $rss_loaded"
 
 start=$(date +%s%N)
 kill -TERM "$tcp_pid"
