@@ -9,6 +9,7 @@ TAPSRV_PACKAGES=(
   g++ meson ninja-build pkg-config
   libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev libsodium-dev
   clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux procps
+  hping3 nmap
 )
 
 as_root() {

@@ -42,6 +42,7 @@ std::string cause_text(tcp::Cause c, const wire::TcpSegment* seg) {
     case tcp::Cause::Timeout: return "timeout";
     case tcp::Cause::Retransmit: return "retransmission limit, reset";
     case tcp::Cause::Shutdown: return "shutdown, reset";
+    case tcp::Cause::SynCookie: return "syn cookie";
   }
   return "?";
 }

@@ -18,6 +18,7 @@
 #include "tapsrv/io/privileges.hpp"
 #include "tapsrv/service/services.hpp"
 #include "tapsrv/tcp/isn.hpp"
+#include "tapsrv/tcp/syn_cookie.hpp"
 
 namespace {
 
@@ -87,9 +88,10 @@ std::string how_to_reach(const app::Config& c) {
                      c.ports.front().port);
 }
 
-tcp::Rfc6528Isn::Key random_key() {
+template <class Key>
+Key random_key() {
   if (sodium_init() < 0) { throw std::runtime_error("libsodium failed to initialise"); }
-  tcp::Rfc6528Isn::Key key{};
+  Key key{};
   randombytes_buf(key.data(), key.size());
   return key;
 }
@@ -106,7 +108,7 @@ int run_up(app::Config cfg) {
 
   Stats stats;
   app::LogObserver observer{spdlog::should_log(spdlog::level::debug)};
-  tcp::Rfc6528Isn isn{random_key()};
+  tcp::Rfc6528Isn isn{random_key<tcp::Rfc6528Isn::Key>()};
   StackConfig stack_cfg{.mac = cfg.mac,
                         .address = cfg.address,
                         .gateway = cfg.gateway,
@@ -118,6 +120,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.syn_backlog = cfg.backlog;
   stack_cfg.tcp.send_buffer = cfg.sndbuf;
   stack_cfg.tcp.recv_buffer = cfg.rcvbuf;
+  stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
   Stack stack{stack_cfg, stats, isn, observer, observer};

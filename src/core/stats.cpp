@@ -38,6 +38,7 @@ std::string_view name(Drop d) noexcept {
     case Drop::TcpListenNoSyn: return "tcp_listen_no_syn";
     case Drop::TcpBadSynFlags: return "tcp_bad_syn_flags";
     case Drop::TcpBacklogFull: return "tcp_backlog_full";
+    case Drop::TcpSynCookieFailed: return "tcp_syn_cookie_failed";
     case Drop::TcpTooManyConns: return "tcp_too_many_conns";
     case Drop::TcpOutOfWindow: return "tcp_out_of_window";
     case Drop::TcpPawsRejected: return "tcp_paws_rejected";
@@ -77,6 +78,8 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpBytesSent: return "tcp_bytes_sent";
     case Counter::TcpConnectionsAccepted: return "tcp_connections_accepted";
     case Counter::TcpConnectionsEstablished: return "tcp_connections_established";
+    case Counter::TcpSynCookiesSent: return "tcp_syn_cookies_sent";
+    case Counter::TcpSynCookiesValidated: return "tcp_syn_cookies_validated";
     case Counter::TcpRetransmits: return "tcp_retransmits";
     case Counter::TcpRetransmitTimeouts: return "tcp_retransmit_timeouts";
     case Counter::TcpFastRetransmits: return "tcp_fast_retransmits";

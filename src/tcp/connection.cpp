@@ -12,13 +12,6 @@ using wire::TcpFlags;
 
 namespace {
 
-// RFC 7323 §2.3: the smallest shift that lets a 16-bit field describe the whole buffer.
-std::uint8_t window_shift_for(std::size_t buffer) noexcept {
-  std::uint8_t shift = 0;
-  while (shift < 14 && (buffer >> shift) > 0xffff) { ++shift; }
-  return shift;
-}
-
 // RFC 9293 §3.7.1: without the option a peer accepts 536 bytes. Linux refuses to go below
 // 48 bytes (TCP_MIN_SND_MSS), which keeps a hostile tiny MSS from costing a segment per byte.
 constexpr std::uint16_t kDefaultMss = 536;
@@ -37,6 +30,28 @@ Connection::Connection(const Config& cfg, const FourTuple& id, Stats& stats, Obs
       rtt_{cfg.rto_initial, cfg.rto_min, cfg.rto_max} {}
 
 void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum iss, Outbox& out) {
+  accept_syn(now, syn, iss, Cause::Segment);
+  send_syn_ack(now, out);
+  arm_retransmit(now);
+}
+
+void Connection::open_from_cookie(Instant now, const wire::TcpSegment& syn, SeqNum iss,
+                                  const wire::TcpSegment& ack, Outbox& out) {
+  accept_syn(now, syn, iss, Cause::SynCookie);
+  // What the stateless SYN-ACK promised (Engine::send_cookie), or the data riding on this ACK
+  // would fall outside a zero window.
+  rcv_.adv_right = rcv_.nxt + std::uint32_t{cfg_.syn_window()};
+  last_ack_sent_ = rcv_.nxt;
+  // RFC 9293 §3.10.7.4 for the ACK; the RST and SYN checks cannot apply (the precondition).
+  wire::TcpSegment seg = ack;
+  if (check_sequence(now, seg) == Step::Stop) { return; }
+  heard_from_peer(now);
+  if (check_ack(now, seg, out) == Step::Stop) { return; }
+  process_text(now, seg);
+  check_fin(now, seg);
+}
+
+void Connection::accept_syn(Instant now, const wire::TcpSegment& syn, SeqNum iss, Cause cause) {
   now_ = now;
   // RFC 9293 §3.10.7.2 third: RCV.NXT = SEG.SEQ + 1, IRS = SEG.SEQ, SND.UNA = ISS.
   irs_ = syn.seq;
@@ -50,9 +65,7 @@ void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum i
   snd_.wl2 = iss;
 
   negotiate(syn.options);
-  enter(State::SynReceived, now, Cause::Segment, &syn);
-  send_syn_ack(now, out);
-  arm_retransmit(now);
+  enter(State::SynReceived, now, cause, cause == Cause::Segment ? &syn : nullptr);
 }
 
 void Connection::negotiate(const wire::TcpOptions& o) {
@@ -60,7 +73,7 @@ void Connection::negotiate(const wire::TcpOptions& o) {
   wscale_ok_ = cfg_.window_scaling && o.window_scale.has_value();
   if (wscale_ok_) {
     snd_wscale_ = std::min<std::uint8_t>(*o.window_scale, 14);  // RFC 7323 §2.3
-    rcv_wscale_ = window_shift_for(cfg_.recv_buffer);
+    rcv_wscale_ = cfg_.our_window_shift();
   } else {
     snd_wscale_ = 0;
     rcv_wscale_ = 0;
@@ -72,6 +85,20 @@ void Connection::negotiate(const wire::TcpOptions& o) {
   mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -
                                     (ts_enabled_ ? kTimestampsLen : 0));
   cwnd_ = cfg_.initial_cwnd_segments * mss_;
+}
+
+std::size_t Connection::sack_blocks_to_send() const noexcept {
+  if (!sack_enabled_ || reassembly_.empty()) { return 0; }
+  return std::min<std::size_t>(reassembly_.size(), ts_enabled_ ? 3 : 4);
+}
+
+std::uint32_t Connection::send_mss() const noexcept {
+  // RFC 9293 §3.7.1: options count against the MSS, and mss_ only allows for timestamps. While
+  // there are blocks to report, Linux shrinks the payload by the SACK option (tcp_current_mss):
+  // two NOPs, kind and length, 8 bytes a block. Dropping the blocks from full segments instead
+  // would hide them from a peer whose data we echo, and sending both would exceed the MTU.
+  const std::size_t blocks = sack_blocks_to_send();
+  return mss_ - (blocks == 0 ? 0U : static_cast<std::uint32_t>(4 + 8 * blocks));
 }
 
 void Connection::start_send_sequence(SeqNum iss) noexcept {
@@ -91,7 +118,7 @@ void Connection::open_active(Instant now, SeqNum iss, Outbox& out) {
   state_ = State::Closed;
   start_send_sequence(iss);
   // What we offer; negotiate() settles it when the SYN,ACK shows what the peer accepted.
-  rcv_wscale_ = cfg_.window_scaling ? window_shift_for(cfg_.recv_buffer) : 0;
+  rcv_wscale_ = cfg_.window_scaling ? cfg_.our_window_shift() : 0;
   ts_enabled_ = cfg_.timestamps;
   sack_enabled_ = cfg_.sack;
   enter(State::SynSent, now, Cause::Connect);

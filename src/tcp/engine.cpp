@@ -10,7 +10,8 @@ Engine::Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs)
       isn_{isn},
       stats_{stats},
       obs_{obs},
-      reset_limit_{cfg.resets_per_second, cfg.reset_burst} {}
+      reset_limit_{cfg.resets_per_second, cfg.reset_burst},
+      cookies_{cfg.syn_cookie_key} {}
 
 Engine::~Engine() = default;
 
@@ -77,6 +78,11 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   // RFC 9293 §3.10.7.2, in its order: RST, then ACK, then SYN.
   if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
   if (seg.flags.ack()) {
+    // RFC 4987 §3.6: while we hand out cookies, an ACK may be the third step of a handshake we
+    // kept no state for (Linux, cookie_v4_check); a SYN,ACK is no handshake's third step.
+    if (!seg.flags.syn() && cookies_recently_sent(now)) {
+      return on_cookie_ack(now, id, seg, factory, out);
+    }
     stats_.count(Drop::TcpListenNoSyn);
     return reply_reset(now, id, seg, out);
   }
@@ -89,7 +95,8 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
     return reply_reset(now, id, seg, out);
   }
   if (syn_received_ >= cfg_.syn_backlog) {
-    // TODO(#5): SYN cookies (RFC 4987) instead of dropping when the backlog is full.
+    // Half-open connections beyond the backlog cost no memory: a cookie, or nothing at all.
+    if (cfg_.syn_cookies) { return send_cookie(now, id, seg, out); }
     return stats_.count(Drop::TcpBacklogFull);
   }
   Connection& c = add(id, factory);

@@ -58,7 +58,10 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
                      .seq = seq,
                      .flags = TcpFlags{flags},
                      .payload = payload};
-  if (payload.size() > mss_) { s.tso_segment_size = mss_; }
+  // Each piece the device cuts carries these same options, so it is cut at the payload MSS.
+  if (const std::uint32_t piece = send_mss(); payload.size() > piece) {
+    s.tso_segment_size = static_cast<std::uint16_t>(piece);
+  }
   if (s.flags.ack()) {
     s.ack = rcv_.nxt;
     s.window = advertise_window();
@@ -69,7 +72,7 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
   }
   if (ts_enabled_) { s.options.timestamps = wire::Timestamps{ts_clock(now), ts_recent_}; }
   if (sack_enabled_ && s.flags.ack() && !reassembly_.empty()) {
-    s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, ts_enabled_ ? 3 : 4);
+    s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, sack_blocks_to_send());
   }
   if (obs_.wants_segments()) { obs_.on_segment(id_, true, s); }
   stats_.add(Counter::TcpSegmentsOut);
@@ -106,7 +109,7 @@ void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
 void Connection::retransmit_head(Instant now, Outbox& out) {
   if (snd_.una < data_end()) {
     const auto payload =
-        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), mss_);
+        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), send_mss());
     send_segment(now, out, snd_.una, TcpFlags::kAck, payload);
   } else if (fin_sent_ && snd_.una == fin_seq_) {
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
@@ -139,7 +142,8 @@ void Connection::output(Instant now, Outbox& out) {
   }
 
   bool sent = false;
-  const std::uint32_t max_len = std::max<std::uint32_t>(mss_, cfg_.tso_max_payload / mss_ * mss_);
+  const std::uint32_t seg_mss = send_mss();
+  const std::uint32_t max_len = std::max(seg_mss, cfg_.tso_max_payload / seg_mss * seg_mss);
   while (snd_.nxt < data_end()) {
     const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
     const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
@@ -148,12 +152,12 @@ void Connection::output(Instant now, Outbox& out) {
     std::uint32_t len = std::min({max_len, unsent, usable});
     // A TSO segment ends on an MSS boundary unless it carries the last bytes we have, so the
     // device does not cut a runt out of the middle of the stream.
-    if (len > mss_ && len < unsent) { len -= len % mss_; }
+    if (len > seg_mss && len < unsent) { len -= len % seg_mss; }
     if (len == 0) { break; }
     const auto payload =
         snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);
     const bool resend = snd_.nxt < snd_max_;
-    if (payload.size() < mss_ && !resend) {
+    if (payload.size() < seg_mss && !resend) {
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): a short segment goes
       // only when it is all we have and nothing is in flight, or it is half the peer's
       // largest window. A piece cut short by the ring's end is not short: more follows.

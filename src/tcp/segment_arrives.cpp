@@ -54,6 +54,17 @@ void Connection::challenge_ack(Instant now) noexcept {
   ack_now_ = true;
 }
 
+void Connection::ack_unacceptable(Instant now, const TcpSegment& seg) noexcept {
+  // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A duplicate carrying data needs its ACK for the peer's
+  // recovery; a bare one (or a SYN, wherever it falls) may be a blind attacker's guess and
+  // shares the challenge-ACK limit (RFC 5961 §4.2 and §7; Linux tcp_oow_rate_limited).
+  if (seg.seq_len() == 0 || seg.flags.syn()) {
+    challenge_ack(now);
+  } else {
+    ack_now_ = true;
+  }
+}
+
 bool Connection::is_new_incarnation(const TcpSegment& syn) const noexcept {
   if (ts_enabled_ && syn.options.timestamps) {
     const auto age = static_cast<std::int32_t>(syn.options.timestamps->value - ts_recent_);
@@ -71,7 +82,7 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   if (ts_enabled_ && seg.options.timestamps && !seg.flags.rst() &&
       static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) < 0) {
     stats_.count(Drop::TcpPawsRejected);
-    ack_now_ = true;
+    ack_unacceptable(now, seg);
     return Step::Stop;
   }
   const std::int32_t signed_wnd = rcv_.adv_right - rcv_.nxt;
@@ -97,15 +108,7 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   }
   if (!acceptable) {
     stats_.count(Drop::TcpOutOfWindow);
-    // <SEQ=SND.NXT><ACK=RCV.NXT><CTL=ACK>. A duplicate carrying data needs its ACK for the
-    // peer's recovery; a bare one may be a blind attacker's and is rate-limited.
-    if (!seg.flags.rst()) {
-      if (seg_len == 0) {
-        challenge_ack(now);
-      } else {
-        ack_now_ = true;
-      }
-    }
+    if (!seg.flags.rst()) { ack_unacceptable(now, seg); }
     // RFC 9293: a FIN repeated in TIME_WAIT restarts the 2 MSL timeout.
     if (state_ == State::TimeWait && seg.flags.fin()) { time_wait_ = now + 2 * cfg_.msl; }
     return Step::Stop;

@@ -9,20 +9,13 @@ import struct
 import sys
 import time
 
+from packets import csum
+
 ifname, mac_text, count, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 rng = random.Random(seed)
 us = bytes.fromhex(mac_text.replace(":", ""))
 peer = bytes.fromhex("021122334455")
 src_ip, dst_ip = socket.inet_aton("10.0.0.1"), socket.inet_aton("10.0.0.2")
-
-
-def csum(b: bytes) -> int:
-    if len(b) % 2:
-        b += b"\0"
-    s = sum(struct.unpack(f"!{len(b) // 2}H", b))
-    while s >> 16:
-        s = (s & 0xFFFF) + (s >> 16)
-    return ~s & 0xFFFF
 
 
 def eth(payload: bytes, etype: int = 0x0800, dst: bytes = us) -> bytes:

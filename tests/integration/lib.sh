@@ -88,3 +88,20 @@ counter() {
   v=$(grep -E "(counters|drops):" "$1" | grep -oE "(^| )$2=[0-9]+" | head -n1 | cut -d= -f2)
   echo "${v:-0}"
 }
+
+# rss_kib PID: the process's resident set (VmRSS) in KiB.
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
+
+# rss_watch PID FILE SECONDS: samples the RSS of PID into FILE every 0.1 s for at most SECONDS,
+# in the background (stop it early with rss_stop); rss_peak FILE prints the largest sample.
+rss_watch() {
+  local pid=$1 file=$2 secs=$3
+  (for _ in $(seq $((secs * 10))); do
+    rss_kib "$pid" 2>/dev/null || break
+    sleep 0.1
+  done) >"$file" &
+  T_RSS_PID=$!
+  T_PIDS+=("$T_RSS_PID")
+}
+rss_stop() { kill "$T_RSS_PID" 2>/dev/null || true; wait "$T_RSS_PID" 2>/dev/null || true; }
+rss_peak() { sort -n "$1" | tail -n1; }

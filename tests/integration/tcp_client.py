@@ -14,6 +14,9 @@ mismatch. Every socket has a timeout, so nothing here can hang forever.
   refused                  connect must fail with ECONNREFUSED
   hold CONNS               open CONNS echo connections, print "ready", then expect every one to
                            be reset by the server (tapsrv's shutdown)
+  trickle CONNS SPAN_MS    CONNS connections started evenly over SPAN_MS, each connect (3.5 s
+                           at most), echo 16 bytes, close; prints how many succeeded (exit 0
+                           regardless: the caller judges the ratio)
 """
 import hashlib
 import os
@@ -24,6 +27,8 @@ import threading
 import time
 
 TIMEOUT = 120.0
+# Long enough for a SYN and its two retransmissions (after 1 s and 3 s), as a patient client.
+TRICKLE_CONNECT = 3.5
 
 
 def connect(host: str, port: int) -> socket.socket:
@@ -215,6 +220,49 @@ def mode_refused(host, port):
     sys.exit(1)
 
 
+def trickle_one(host, port, index, results):
+    start = time.monotonic()
+    try:
+        with socket.create_connection((host, port), timeout=TRICKLE_CONNECT) as s:
+            s.settimeout(3.0)
+            msg = b"%016d" % index
+            s.sendall(msg)
+            got = b""
+            while len(got) < len(msg):
+                chunk = s.recv(len(msg) - len(got))
+                if not chunk:
+                    break
+                got += chunk
+            results[index] = ("ok" if got == msg else "short echo", time.monotonic() - start)
+    except OSError as e:
+        results[index] = (type(e).__name__, time.monotonic() - start)
+
+
+def mode_trickle(host, port, conns, span_ms):
+    # Each connection starts on schedule in its own thread, so a slow one (a SYN lost and
+    # retransmitted after 1 s) delays no other.
+    results = [("not run", 0.0)] * conns
+    threads = []
+    begin = time.monotonic()
+    for i in range(conns):
+        time.sleep(max(0.0, begin + i * span_ms / 1000 / conns - time.monotonic()))
+        threads.append(threading.Thread(target=trickle_one, args=(host, port, i, results)))
+        threads[-1].start()
+    started = time.monotonic() - begin
+    for t in threads:
+        t.join(TRICKLE_CONNECT + 10)
+    ok = sum(1 for r, _ in results if r == "ok")
+    errors = {}
+    for r, _ in results:
+        if r != "ok":
+            errors[r] = errors.get(r, 0) + 1
+    slow = sum(1 for _, secs in results if secs > 0.9)
+    print(f"trickle: {ok}/{conns} connections echoed; all started within {started:.1f} s; "
+          f"{slow} took over 0.9 s (a retransmitted SYN), the slowest "
+          f"{max(secs for _, secs in results) * 1000:.0f} ms"
+          + (f"; failures {errors}" if errors else ""))
+
+
 def main():
     mode, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
     args = [int(a) for a in sys.argv[4:]]
@@ -228,6 +276,7 @@ def main():
         "refused": lambda: mode_refused(host, port),
         "reuse": lambda: mode_reuse(host, port, *args),
         "hold": lambda: mode_hold(host, port, *args),
+        "trickle": lambda: mode_trickle(host, port, *args),
     }[mode]()
 
 

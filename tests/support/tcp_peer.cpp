@@ -123,6 +123,7 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Timeout: return "timeout";
     case tcp::Cause::Retransmit: return "retransmit";
     case tcp::Cause::Shutdown: return "shutdown";
+    case tcp::Cause::SynCookie: return "syn_cookie";
   }
   return "?";
 }

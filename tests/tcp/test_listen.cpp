@@ -123,9 +123,11 @@ TEST_SUITE("tcp.listen") {
     CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_resets_sent+1");
   }
 
-  TEST_CASE("a full SYN backlog drops further SYNs silently; a completed handshake frees a slot") {
+  TEST_CASE(
+      "cookies off: a full SYN backlog drops further SYNs; a completed handshake frees a slot") {
     auto cfg = test_config();
     cfg.syn_backlog = 2;
+    cfg.syn_cookies = false;
     TcpPeer p = TcpPeer::listening(kPort, cfg);
     p.send(from_port(syn(100), 1001));
     p.expect({.flags = kSyn | kAck, .ack = 101, .to_port = 1001});

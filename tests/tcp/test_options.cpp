@@ -107,6 +107,37 @@ TEST_SUITE("tcp.options") {
     }
   }
 
+  TEST_CASE("SACK blocks take room from the payload: with holes to report, segments fit the MTU") {
+    // RFC 9293 §3.7.1: options count against the MSS. Linux shrinks the payload by the SACK
+    // option while it has blocks to send (tcp_current_mss); so do we.
+    for (const bool ts : {false, true}) {
+      CAPTURE(ts);
+      TcpPeer p = TcpPeer::listening();
+      SynOptions o;
+      o.sack = true;
+      if (ts) { o.ts = wire::Timestamps{1, 0}; }
+      p.handshake(o);
+      const auto stamped = [&](wire::TcpSegment s) { return ts ? with_ts(s, 2, 0) : s; };
+      const Buffer piece = pattern(10);
+      for (const std::uint32_t off : {100U, 300U, 500U}) {
+        p.send(stamped(data(kPeerSeq + off, kOurSeq, piece)));
+      }
+      p.take_all();  // an ACK with SACK blocks for each
+      p.app().to_write = pattern(10000);
+      p.send(stamped(data(kPeerSeq, kOurSeq, piece)));  // in order: the app writes
+      const auto sent = p.take_all();
+      REQUIRE(sent.size() >= 2);
+      const std::size_t mss = ts ? 1448 : 1460;
+      for (const auto& s : sent) {
+        CAPTURE(s.text());
+        CHECK(wire::header_len(s.seg) + s.payload.size() <= 1500 - 20);
+      }
+      CHECK(sent.front().seg.options.sack_count == 3);
+      CHECK(sent.front().payload.size() == mss - (4 + 3 * 8));
+      CHECK(p.drops() == "");
+    }
+  }
+
   TEST_CASE("the peer's window scale applies to its windows after the handshake, not to the SYN") {
     TcpPeer p = TcpPeer::listening();
     p.app().to_write = pattern(10000);
@@ -180,6 +211,27 @@ TEST_SUITE("tcp.options") {
     CHECK(p.events() ==
           "tcp_segments_in+5 tcp_segments_out+4 tcp_bytes_received+40 tcp_out_of_order+1 "
           "tcp_resets_received+1");
+  }
+
+  TEST_CASE("PAWS: bare segments with old TSvals share the challenge-ACK limit; data does not") {
+    // A blind attacker guessing timestamps must not get an ACK for each guess (Linux rate-limits
+    // PAWS duplicate ACKs but for segments with data, tcp_oow_rate_limited); a genuine old
+    // duplicate with data still gets its ACK, as the sender's recovery needs it.
+    TcpPeer p = TcpPeer::listening();
+    SynOptions o;
+    o.ts = wire::Timestamps{1000, 0};
+    p.handshake(o);
+    for (std::uint32_t i = 0; i < 20; ++i) { p.send(with_ts(ack(kPeerSeq, kOurSeq), 999 - i, 0)); }
+    p.send(with_ts(syn(kPeerSeq + 5), 10, 0));
+    p.expect({.flags = kAck, .ack = kPeerSeq});
+    p.expect_nothing();
+    const Buffer payload = pattern(10);
+    for (int i = 0; i < 3; ++i) { p.send(with_ts(data(kPeerSeq, kOurSeq, payload), 500, 0)); }
+    CHECK(p.take_all().size() == 3);
+    CHECK(p.state() == State::Established);
+    CHECK(p.app().received.empty());
+    CHECK(p.drops() == "tcp_paws_rejected+24");
+    CHECK(p.events() == "tcp_segments_in+24 tcp_segments_out+4 tcp_challenge_acks_limited+20");
   }
 }
 

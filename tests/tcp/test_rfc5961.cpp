@@ -108,6 +108,22 @@ TEST_SUITE("tcp.rfc5961") {
     CHECK(p.events() == "tcp_segments_in+53 tcp_segments_out+2 tcp_challenge_acks_limited+51");
   }
 
+  TEST_CASE("SYNs outside the window share the challenge-ACK limit (RFC 5961 §4.2, §7)") {
+    // A blind attacker spraying SYNs over the sequence space must not get an ACK for each.
+    TcpPeer p = TcpPeer::established();
+    for (std::uint32_t i = 0; i < 50; ++i) { p.send(syn(kPeerSeq + 0x10000000U * (i % 15 + 1))); }
+    const Buffer payload = pattern(10);
+    p.send(segment(kSyn | kAck, kPeerSeq - 1000, kOurSeq, kPeerWindow, payload));
+    p.expect({.flags = kAck, .seq = kOurSeq, .ack = kPeerSeq});  // one, for the first SYN
+    p.expect_nothing();
+    p.advance(500ms);
+    p.send(syn(kPeerSeq + 0x80000000U));
+    p.expect({.flags = kAck, .seq = kOurSeq, .ack = kPeerSeq});
+    CHECK(p.state() == State::Established);
+    CHECK(p.drops() == "tcp_out_of_window+52");
+    CHECK(p.events() == "tcp_segments_in+52 tcp_segments_out+2 tcp_challenge_acks_limited+50");
+  }
+
   TEST_CASE("an RST outside the window is dropped without a reply") {
     for (const auto& sc : kStates) {
       for (const std::uint32_t off : {20000U, 0x80000000U, 0xffffffffU}) {

@@ -1,6 +1,8 @@
 // Tunables of the TCP engine, with Linux-like defaults; tests shorten the timers.
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -42,8 +44,13 @@ struct Config {
   // A connection that moved no data for this long gives back the storage of its empty
   // buffers (between one and two intervals after its last data).
   Duration idle_buffer_sweep = seconds{1};
-  std::size_t max_connections = 10000;       // all states but LISTEN
-  std::size_t syn_backlog = 1024;            // connections in SYN_RECEIVED
+  std::size_t max_connections = 10000;  // all states but LISTEN
+  std::size_t syn_backlog = 1024;       // connections in SYN_RECEIVED
+  // Beyond the backlog, answer with SYN cookies (RFC 4987 §3.6, Linux tcp_syncookies=1) rather
+  // than drop. The key must be secret and random in production (main draws it from the OS);
+  // tests keep the fixed default.
+  bool syn_cookies = true;
+  std::array<std::uint8_t, 32> syn_cookie_key{};
   std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
   bool window_scaling = true;                // RFC 7323
   bool timestamps = true;                    // RFC 7323
@@ -55,6 +62,16 @@ struct Config {
 
   [[nodiscard]] std::uint16_t our_mss() const noexcept {
     return static_cast<std::uint16_t>(mtu - 40);
+  }
+  /// The window a SYN-ACK offers: all of an empty receive buffer, unscaled (RFC 7323 §2.2).
+  [[nodiscard]] std::uint16_t syn_window() const noexcept {
+    return static_cast<std::uint16_t>(std::min<std::size_t>(recv_buffer, 0xffff));
+  }
+  /// RFC 7323 §2.3: the smallest shift that lets a 16-bit field describe the whole buffer.
+  [[nodiscard]] std::uint8_t our_window_shift() const noexcept {
+    std::uint8_t shift = 0;
+    while (shift < 14 && (recv_buffer >> shift) > 0xffff) { ++shift; }
+    return shift;
   }
 };
 

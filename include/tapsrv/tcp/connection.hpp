@@ -33,6 +33,12 @@ class Connection {
   // --- Engine side -------------------------------------------------------------------------
   /// RFC 9293 §3.10.7.2: a SYN reached a listener; answer SYN,ACK and enter SYN_RECEIVED.
   void open_passive(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss, Outbox& out);
+  /// RFC 4987 §3.6: `ack` carried a valid SYN cookie `iss` for the SYN rebuilt as `syn`. Sets up
+  /// SYN_RECEIVED as open_passive() would have (sending nothing), then takes `ack` through
+  /// §3.10.7.4 like on_segment() but without counting it again: it establishes the connection
+  /// and queues its data. Precondition: `ack` has ACK set and neither SYN nor RST.
+  void open_from_cookie(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss,
+                        const wire::TcpSegment& ack, Outbox& out);
   /// RFC 9293 §3.10.1 active OPEN: send SYN and enter SYN_SENT.
   void open_active(Instant now, wire::SeqNum iss, Outbox& out);
   /// RFC 9293 §3.10.7.3 and §3.10.7.4 for a segment of this connection.
@@ -107,10 +113,15 @@ class Connection {
  private:
   enum class Step : std::uint8_t { Continue, Stop };
 
+  /// The TCB after a SYN reached a listener (RFC 9293 §3.10.7.2), before any SYN-ACK.
+  void accept_syn(Instant now, const wire::TcpSegment& syn, wire::SeqNum iss, Cause cause);
+
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
   [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
   void challenge_ack(Instant now) noexcept;
+  /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
+  void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
   void negotiate(const wire::TcpOptions& peer);
   void start_send_sequence(wire::SeqNum iss) noexcept;
   void send_syn(Instant now, Outbox& out, bool with_ack);
@@ -131,6 +142,12 @@ class Connection {
   void update_send_window(const wire::TcpSegment& seg);
   void fin_acked(Instant now, const wire::TcpSegment& seg);
   void peer_fin(Instant now, const wire::TcpSegment* seg);
+
+  /// SACK blocks our next ACK carries: the out-of-order ranges, as many as the 40 bytes of
+  /// option space hold beside timestamps.
+  [[nodiscard]] std::size_t sack_blocks_to_send() const noexcept;
+  /// The payload one segment may carry now: the MSS less the SACK option that rides along.
+  [[nodiscard]] std::uint32_t send_mss() const noexcept;
 
   // output.cpp
   void send_segment(Instant now, Outbox& out, wire::SeqNum seq, std::uint8_t flags,

@@ -18,6 +18,7 @@
 #include "tapsrv/tcp/handler.hpp"
 #include "tapsrv/tcp/isn.hpp"
 #include "tapsrv/tcp/outbox.hpp"
+#include "tapsrv/tcp/syn_cookie.hpp"
 #include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
@@ -53,6 +54,11 @@ class Engine {
   void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
                  HandlerFactory& factory, Outbox& out);
   void reply_reset(Instant now, const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
+  // engine_cookies.cpp: SYN cookies (RFC 4987 §3.6) once the backlog is full.
+  void send_cookie(Instant now, const FourTuple& id, const wire::TcpSegment& syn, Outbox& out);
+  [[nodiscard]] bool cookies_recently_sent(Instant now) const noexcept;
+  void on_cookie_ack(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
+                     HandlerFactory& factory, Outbox& out);
   /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
@@ -80,6 +86,8 @@ class Engine {
   TimerWheel timers_;  // each connection at most once, at its next deadline
   std::size_t syn_received_ = 0;
   TokenBucket reset_limit_;
+  SynCookies cookies_;
+  std::optional<Instant> last_cookie_sent_;
   std::vector<TimerNode*> due_;  // reused by on_timers()
   std::vector<Connection*> holding_buffers_;
   std::optional<Instant> next_sweep_;

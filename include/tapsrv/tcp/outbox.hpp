@@ -23,7 +23,8 @@ enum class Cause : std::uint8_t {
   AppClose,
   Timeout,
   Retransmit,
-  Shutdown
+  Shutdown,
+  SynCookie,  // the ACK of a stateless SYN-ACK rebuilt the half-open connection
 };
 
 /// Engine events for people; called synchronously, so implementations must be quick and must

@@ -24,6 +24,7 @@ class Reassembly {
   /// new RCV.NXT and removes them.
   std::uint32_t advance(std::uint32_t n);
   [[nodiscard]] bool empty() const noexcept { return ranges_.empty(); }
+  [[nodiscard]] std::size_t size() const noexcept { return ranges_.size(); }
   /// Frees the list's storage when it is empty.
   void release() noexcept {
     if (ranges_.empty()) { ranges_ = {}; }
