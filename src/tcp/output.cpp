@@ -11,6 +11,9 @@ using wire::TcpFlags;
 
 namespace {
 constexpr std::uint32_t kMaxUnscaledWindow = 0xffff;
+
+// The 40 bytes of option space hold 4 SACK blocks, or 3 next to timestamps (RFC 2018 §3).
+constexpr std::size_t max_sack_blocks(bool timestamps) noexcept { return timestamps ? 3 : 4; }
 }  // namespace
 
 SeqNum Connection::data_end() const noexcept {
@@ -68,11 +71,21 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
   }
   if (ts_enabled_) { s.options.timestamps = wire::Timestamps{ts_clock(now), ts_recent_}; }
   if (sack_enabled_ && s.flags.ack() && !reassembly_.empty()) {
-    s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, ts_enabled_ ? 3 : 4);
+    s.options.sack_count =
+        reassembly_.sack_blocks(rcv_.nxt, s.options.sack, max_sack_blocks(ts_enabled_));
   }
   if (obs_.wants_segments()) { obs_.on_segment(id_, true, s); }
   stats_.add(Counter::TcpSegmentsOut);
   out.send(id_, s);
+}
+
+std::uint32_t Connection::payload_mss() const noexcept {
+  // RFC 6691: the MSS counts no options, so the sender takes off the ones it adds. mss_ allows
+  // for timestamps already; SACK blocks ride on every segment while a hole is open, two NOPs,
+  // kind and length, then 8 bytes a block (Linux's tcp_current_mss does the same).
+  if (!sack_enabled_ || reassembly_.empty()) { return mss_; }
+  const std::size_t blocks = std::min(reassembly_.size(), max_sack_blocks(ts_enabled_));
+  return mss_ - static_cast<std::uint32_t>(4 + 8 * blocks);
 }
 
 void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
@@ -105,7 +118,7 @@ void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
 void Connection::retransmit_head(Instant now, Outbox& out) {
   if (snd_.una < data_end()) {
     const auto payload =
-        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), mss_);
+        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), payload_mss());
     send_segment(now, out, snd_.una, TcpFlags::kAck, payload);
   } else if (fin_sent_ && snd_.una == fin_seq_) {
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
@@ -138,17 +151,18 @@ void Connection::output(Instant now, Outbox& out) {
   }
 
   bool sent = false;
+  const std::uint32_t seg_mss = payload_mss();
   while (snd_.nxt < data_end()) {
     const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
     const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
     const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
     const auto unsent = static_cast<std::uint32_t>(data_end() - snd_.nxt);
-    const std::uint32_t len = std::min({std::uint32_t{mss_}, unsent, usable});
+    const std::uint32_t len = std::min({seg_mss, unsent, usable});
     if (len == 0) { break; }
     const auto payload =
         snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);
     const bool resend = snd_.nxt < snd_max_;
-    if (payload.size() < mss_ && !resend) {
+    if (payload.size() < seg_mss && !resend) {
       // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): a short segment goes
       // only when it is all we have and nothing is in flight, or it is half the peer's
       // largest window. A piece cut short by the ring's end is not short: more follows.

@@ -91,7 +91,7 @@ void Connection::on_loss_probe_timeout(Instant now, Outbox& out) {
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
   } else {
     const auto tail =
-        std::min<std::uint32_t>(mss_, static_cast<std::uint32_t>(snd_max_ - snd_.una));
+        std::min<std::uint32_t>(payload_mss(), static_cast<std::uint32_t>(snd_max_ - snd_.una));
     const SeqNum start = snd_max_ - tail;
     send_segment(now, out, start, TcpFlags::kAck,
                  snd_buf_.contiguous_at(static_cast<std::uint32_t>(start - data_seq_), tail));

@@ -122,6 +122,8 @@ class Connection {
   void send_syn_ack(Instant now, Outbox& out) { send_syn(now, out, true); }
   void retransmit_head(Instant now, Outbox& out);
   [[nodiscard]] std::uint16_t advertise_window();
+  /// The most payload a segment sent now may carry: the MSS less the SACK blocks it will carry.
+  [[nodiscard]] std::uint32_t payload_mss() const noexcept;
   [[nodiscard]] std::uint32_t ts_clock(Instant now) const noexcept;
   [[nodiscard]] wire::SeqNum data_end() const noexcept;
   void arm_retransmit(Instant now) noexcept;

@@ -24,6 +24,8 @@ class Reassembly {
   /// new RCV.NXT and removes them.
   std::uint32_t advance(std::uint32_t n);
   [[nodiscard]] bool empty() const noexcept { return ranges_.empty(); }
+  /// How many ranges are held: the SACK blocks there are to report.
+  [[nodiscard]] std::size_t size() const noexcept { return ranges_.size(); }
   /// Up to `max` SACK blocks, the most recently added first (RFC 2018 §4).
   std::uint8_t sack_blocks(wire::SeqNum rcv_nxt, std::array<wire::SackBlock, 4>& out,
                            std::size_t max) const noexcept;
