@@ -170,8 +170,10 @@ class Corpus:
         self.files = OrderedDict()
 
     def add(self, target, tag, data):
-        name = "%s-%s" % (tag, hashlib.sha1(data).hexdigest()[:12])
-        self.files[(target, name)] = data
+        digest = hashlib.sha1(data).hexdigest()[:12]
+        if any(t == target and n.endswith(digest) for t, n in self.files):
+            return  # the same bytes under another name add nothing
+        self.files[(target, "%s-%s" % (tag, digest))] = data
 
     def write(self):
         for target in sorted({t for t, _ in self.files}):
