@@ -160,7 +160,8 @@ def rewrite_ack(frame, t, delta):
 
 
 def chunk(gap, frame):
-    """One [be16 length][time step][frame] chunk of fuzz_frame's input."""
+    """One [be16 length][time step][frame] chunk of fuzz_frame's input (top bit of the length
+    clear: fuzz_frame corrects the checksums, which in a capture are right already)."""
     return struct.pack("!HB", len(frame), time_step(gap)) + frame
 
 

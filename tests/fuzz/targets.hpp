@@ -17,7 +17,8 @@ struct RunSummary {
 };
 
 /// The whole Stack (10.0.0.2 at 02:00:0a:00:00:02; echo 3333, discard 9, chargen 19, http 8080)
-/// fed a sequence of chunks, each [be16 length][time step byte][frame].
+/// fed a sequence of chunks, each [be16 length][time step byte][frame]. The length's top bit
+/// keeps the frame's checksums as they are; otherwise they are corrected before it goes in.
 RunSummary run_frames(const std::uint8_t* data, std::size_t size);
 /// One tcp::Engine fed (time step, segment) pairs aimed at a few 4-tuples, with seq and ack
 /// relative to the connection's own variables; checks the TCB invariants after every step.
