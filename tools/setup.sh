@@ -3,12 +3,15 @@
 
 TAPSRV_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 TAPSRV_BUILD=${TAPSRV_BUILD:-$TAPSRV_ROOT/build}
+TAPSRV_FUZZ_BUILD=${TAPSRV_FUZZ_BUILD:-$TAPSRV_ROOT/build-fuzz}
 
-# Build and runtime needs, then what the integration tests drive (real kernel clients).
+# Build and runtime needs, the fuzzers' (clang, libFuzzer's runtime, llvm-symbolizer for their
+# reports), then what the integration tests drive (real kernel clients).
 TAPSRV_PACKAGES=(
   g++ meson ninja-build pkg-config
   libnl-3-dev libnl-route-3-dev libspdlog-dev libcli11-dev doctest-dev libsodium-dev
-  clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd nftables util-linux procps
+  clang libclang-rt-14-dev llvm
+  clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd curl nftables util-linux procps
   hping3 nmap
 )
 
@@ -37,4 +40,13 @@ tapsrv_build() {
     meson setup "$dir" "$TAPSRV_ROOT" "$@" >&2
   fi
   ninja -C "$dir" >&2
+}
+
+# tapsrv_build_fuzz: the clang build holding the libFuzzer targets (tests/fuzz); only they are
+# built there, the rest of the project builds with g++.
+tapsrv_build_fuzz() {
+  if [ ! -f "$TAPSRV_FUZZ_BUILD/build.ninja" ]; then
+    CC=clang CXX=clang++ meson setup "$TAPSRV_FUZZ_BUILD" "$TAPSRV_ROOT" >&2
+  fi
+  ninja -C "$TAPSRV_FUZZ_BUILD" fuzzers >&2
 }
