@@ -244,6 +244,10 @@ Expected<Config, ConfigError> make_config(const Options& o) {
              ": must be 4096 to 67108864 bytes";
     }
   }
+  if (o.busy_poll > 1000) {
+    return "invalid --busy-poll " + std::to_string(o.busy_poll) + ": must be 0 (off) to 1000 us";
+  }
+  c.busy_poll = std::chrono::microseconds{o.busy_poll};
   c.sndbuf = o.sndbuf;
   c.rcvbuf = o.rcvbuf;
   for (const auto& [option, value, out] :

@@ -38,6 +38,7 @@ struct Options {
   std::string user = "nobody";        // who to become after set-up when started as root
   double keepalive = 0;               // seconds idle before probing; 0: off
   double user_timeout = 0;            // seconds data may stay unacknowledged; 0: off
+  std::uint32_t busy_poll = 20;       // microseconds to keep polling after frames; 0: off
 };
 
 struct PortSpec {
@@ -68,6 +69,7 @@ struct Config {
   std::string user;
   std::optional<Duration> keepalive;
   std::optional<Duration> user_timeout;
+  Duration busy_poll{};
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

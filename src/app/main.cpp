@@ -45,6 +45,9 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
   up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
       ->capture_default_str();
+  up.add_option("--busy-poll", o.busy_poll,
+                "microseconds to keep polling the TAP after frames arrived (0: sleep at once)")
+      ->capture_default_str();
   up.add_option("--sndbuf", o.sndbuf, "send buffer per connection, bytes")->capture_default_str();
   up.add_option("--rcvbuf", o.rcvbuf, "receive buffer per connection, bytes (bounds the window)")
       ->capture_default_str();
@@ -131,7 +134,8 @@ int run_up(app::Config cfg) {
     factories.push_back(service::make_factory(p.service));
     stack.listen(io::clock_now(), p.port, *factories.back());
   }
-  const auto result = app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr);
+  const auto result =
+      app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr, cfg.busy_poll);
   if (pcap) { pcap->flush(); }
   app::log_report(stats);
   if (result.tap_error != 0) {

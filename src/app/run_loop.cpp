@@ -43,7 +43,7 @@ int poll_timeout_ms(std::optional<Instant> deadline, Instant now) {
 }  // namespace
 
 LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd& signals,
-                    io::PcapWriter* pcap) {
+                    io::PcapWriter* pcap, Duration busy_poll) {
   std::vector<std::byte> rx(io::TapDevice::kMaxFrame);
   stack.start(io::clock_now());
   flush_tx(stack, stats, tap, pcap);
@@ -51,9 +51,14 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
   pollfd fds[2] = {{.fd = tap.fd(), .events = POLLIN, .revents = 0},
                    {.fd = signals.fd(), .events = POLLIN, .revents = 0}};
   std::uint64_t released_at_last_trim = 0;
+  Instant spin_until{};
   for (;;) {
-    const int timeout = poll_timeout_ms(stack.next_deadline(), io::clock_now());
-    if (::poll(fds, 2, timeout) < 0 && errno != EINTR) { return {.tap_error = errno}; }
+    const Instant before = io::clock_now();
+    const bool spinning = before < spin_until;
+    const int timeout = spinning ? 0 : poll_timeout_ms(stack.next_deadline(), before);
+    const int ready = ::poll(fds, 2, timeout);
+    if (ready < 0 && errno != EINTR) { return {.tap_error = errno}; }
+    if (ready == 0 && spinning) { continue; }
     if ((fds[1].revents & POLLIN) != 0) {
       if (const int sig = signals.take(); sig != 0) {
         // Reset every connection so no peer is left hanging, and let the RSTs out.
@@ -65,6 +70,7 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
     for (int i = 0; i < kMaxFramesPerWakeup; ++i) {
       const auto r = tap.read(rx);
       if (r.would_block) { break; }
+      if (i == 0) { spin_until = io::clock_now() + busy_poll; }
       if (r.error != 0) { return {.tap_error = r.error}; }
       const auto frame = wire::Bytes{rx}.first(r.len);
       if (pcap != nullptr) { pcap->write(frame); }

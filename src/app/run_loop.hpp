@@ -14,8 +14,11 @@ struct LoopResult {
   int tap_error = 0;  // errno of a fatal TAP read error, or 0
 };
 
-/// Runs until SIGINT/SIGTERM or a fatal TAP error. `pcap` may be null.
+/// Runs until SIGINT/SIGTERM or a fatal TAP error. `pcap` may be null. After a wake-up that
+/// brought frames, the loop keeps polling without sleeping for `busy_poll` (Linux's busy_poll):
+/// a peer in a request/response exchange answers within microseconds, sooner than a sleeping
+/// thread can be woken.
 LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd& signals,
-                    io::PcapWriter* pcap);
+                    io::PcapWriter* pcap, Duration busy_poll);
 
 }  // namespace tapsrv::app

@@ -421,6 +421,15 @@ TEST_SUITE("app.config") {
     }
   }
 
+  TEST_CASE("--busy-poll: 0 (off) to 1000 microseconds, default 20") {
+    Options o;
+    CHECK(config_of(o).busy_poll == std::chrono::microseconds{20});
+    o.busy_poll = 0;
+    CHECK(config_of(o).busy_poll == Duration{0});
+    o.busy_poll = 1001;
+    check_names(o, "--busy-poll", "1001");
+  }
+
   TEST_CASE("--pcap is passed through") {
     Options o;
     o.pcap = "/tmp/x.pcap";

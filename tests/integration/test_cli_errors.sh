@@ -36,6 +36,7 @@ expect_error "--keepalive -1" --keepalive -1
 expect_error "--user-timeout 100000" --user-timeout 100000
 expect_error "--msl 0:" --msl 0
 expect_error "--sndbuf 100:" --sndbuf 100
+expect_error "--busy-poll 5000:" --busy-poll 5000
 expect_error "--rcvbuf 99999999:" --rcvbuf 99999999
 expect_error "--no-config" --no-config --bridge br0
 expect_error "--bridge and --host-ip" --bridge br0 --host-ip 10.0.0.1
