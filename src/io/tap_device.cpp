@@ -16,7 +16,7 @@ namespace tapsrv::io {
 
 namespace {
 
-// struct VnetHeader (virtio spec §5.1.6), declared here because <linux/virtio_net.h> does
+// struct virtio_net_hdr (virtio spec §5.1.6), declared here because <linux/virtio_net.h> does
 // not compile as C++ (a member is named `class`). Native byte order: a TAP's default on a
 // little-endian host, where legacy and virtio 1.0 agree.
 struct VnetHeader {
@@ -29,9 +29,9 @@ struct VnetHeader {
 };
 static_assert(sizeof(VnetHeader) == 10);
 static_assert(std::endian::native == std::endian::little, "the TAP's header is little-endian");
-constexpr std::uint8_t kNeedsCsum = 1;  // kNeedsCsum
-constexpr std::uint8_t kDataValid = 2;  // kDataValid
-constexpr std::uint8_t kGsoTcpV4 = 1;   // kGsoTcpV4
+constexpr std::uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
+constexpr std::uint8_t kDataValid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
+constexpr std::uint8_t kGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
 
 // Where a TCP header keeps its length (the data offset), which GSO needs to know.
 constexpr std::size_t kTcpDataOffsetByte = 12;

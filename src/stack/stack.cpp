@@ -90,26 +90,21 @@ void Stack::on_tcp(Instant now, const wire::Ipv4View& ip, RxOffload rx) {
 
 void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
   const std::size_t len = wire::header_len(seg) + seg.payload.size();
-  if (!stack_.cfg_.offload) {
-    stack_.ipv4_.send(
-        stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
-        [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out); });
-    return;
+  TxOffload offload{};
+  auto checksum = wire::TcpChecksum::Full;
+  if (stack_.cfg_.offload) {
+    // Summing 64 KiB is the device's job: it has to touch the bytes anyway.
+    checksum = wire::TcpChecksum::PseudoHeaderOnly;
+    offload = {.gso_size = seg.payload.size() > seg.tso_segment_size ? seg.tso_segment_size
+                                                                     : std::uint16_t{0},
+               .partial_checksum = true,
+               .csum_start = 0,
+               .csum_offset = wire::kTcpChecksumOffset};
+    if (offload.gso_size != 0) { stack_.stats_.add(Counter::TxTsoSegments); }
   }
-  // Summing 64 KiB is the device's job: it has to touch the bytes anyway.
-  const TxOffload offload{
-      .gso_size =
-          seg.payload.size() > seg.tso_segment_size ? seg.tso_segment_size : std::uint16_t{0},
-      .partial_checksum = true,
-      .csum_start = 0,
-      .csum_offset = wire::kTcpChecksumOffset,
-  };
-  if (offload.gso_size != 0) { stack_.stats_.add(Counter::TxTsoSegments); }
   stack_.ipv4_.send(
       stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
-      [&](wire::MutBytes out) {
-        wire::encode(seg, id.local_ip, id.remote_ip, out, wire::TcpChecksum::PseudoHeaderOnly);
-      },
+      [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out, checksum); },
       offload);
 }
 

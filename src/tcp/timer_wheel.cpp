@@ -126,13 +126,21 @@ TimerWheel::Tick TimerWheel::next_event() const noexcept {
       d < kSlots) {
     next = current_ + 1 + d;
   }
+  if (const auto cascade = next_cascade()) { next = std::min(next, *cascade); }
+  return next;
+}
+
+std::optional<TimerWheel::Tick> TimerWheel::next_cascade() const noexcept {
+  std::optional<Tick> earliest;
   for (unsigned level = 1; level < kLevels; ++level) {
     const unsigned shift = level * kSlotBits;
     const auto block = static_cast<unsigned>((current_ >> shift) & kSlotMask);
     const unsigned d = next_occupied(level, (block + 1) & static_cast<unsigned>(kSlotMask));
-    if (d < kSlots) { next = std::min(next, ((current_ >> shift) + 1 + d) << shift); }
+    if (d == kSlots) { continue; }
+    const Tick start = ((current_ >> shift) + 1 + d) << shift;
+    if (!earliest || start < *earliest) { earliest = start; }
   }
-  return next;
+  return earliest;
 }
 
 unsigned TimerWheel::next_occupied(unsigned level, unsigned from) const noexcept {
@@ -166,13 +174,9 @@ std::optional<Instant> TimerWheel::next_deadline() const noexcept {
   if (const unsigned d = next_occupied(0, here); d < kSlots) {
     best = earliest_in((here + d) & static_cast<unsigned>(kSlotMask));
   }
-  for (unsigned level = 1; level < kLevels; ++level) {
-    const unsigned shift = level * kSlotBits;
-    const auto block = static_cast<unsigned>((current_ >> shift) & kSlotMask);
-    const unsigned d = next_occupied(level, (block + 1) & static_cast<unsigned>(kSlotMask));
-    if (d == kSlots) { continue; }
-    // Everything there is due no earlier than the start of that block.
-    const Instant bound = start_of(((current_ >> shift) + 1 + d) << shift);
+  // Everything in a coarser level is due no earlier than the start of its block.
+  if (const auto cascade = next_cascade()) {
+    const Instant bound = start_of(*cascade);
     if (!best || bound < *best) { best = bound; }
   }
   return best;

@@ -58,6 +58,8 @@ class TimerWheel {
   [[nodiscard]] std::optional<Instant> earliest_in(unsigned bucket) const noexcept;
   /// The next tick after current_ at which expire() has anything to do.
   [[nodiscard]] Tick next_event() const noexcept;
+  /// The start of the nearest later block of a coarser level that holds timers, if any.
+  [[nodiscard]] std::optional<Tick> next_cascade() const noexcept;
   /// Ring distance from slot `from` to the first occupied slot of `level` (from included), or
   /// kSlots when the level is empty.
   [[nodiscard]] unsigned next_occupied(unsigned level, unsigned from) const noexcept;
