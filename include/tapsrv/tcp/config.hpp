@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "tapsrv/core/time.hpp"
+#include "tapsrv/tcp/congestion.hpp"
 
 namespace tapsrv::tcp {
 
@@ -52,6 +53,7 @@ struct Config {
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
   std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
   bool window_scaling = true;                // RFC 7323
   bool timestamps = true;                    // RFC 7323
   bool sack = true;                          // RFC 2018, receive side
