@@ -84,6 +84,11 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpRetransmitTimeouts: return "tcp_retransmit_timeouts";
     case Counter::TcpFastRetransmits: return "tcp_fast_retransmits";
     case Counter::TcpLossProbes: return "tcp_loss_probes";
+    case Counter::TcpLossProbeRecoveries: return "tcp_loss_probe_recoveries";
+    case Counter::TcpLostRetransmits: return "tcp_lost_retransmits";
+    case Counter::TcpDsacksReceived: return "tcp_dsacks_received";
+    case Counter::TcpSpuriousUndos: return "tcp_spurious_undos";
+    case Counter::TcpSendBufferGrown: return "tcp_send_buffer_grown";
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
     case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";

@@ -20,14 +20,34 @@ constexpr std::uint16_t kTimestampsLen = 12;
 
 }  // namespace
 
-Connection::Connection(const Config& cfg, const FourTuple& id, Stats& stats, Observer& obs)
+Connection::Connection(const Config& cfg, const FourTuple& id, Stats& stats, Observer& obs,
+                       BufferBudget& budget)
     : cfg_{cfg},
       id_{id},
       stats_{stats},
       obs_{obs},
+      budget_{budget},
       snd_buf_{cfg.send_buffer},
       rcv_buf_{cfg.recv_buffer},
       rtt_{cfg.rto_initial, cfg.rto_min, cfg.rto_max} {}
+
+Connection::~Connection() { budget_.give_back(send_buffer_grown_); }
+
+void Connection::maybe_grow_send_buffer() noexcept {
+  if (!cfg_.send_buffer_autotune || snd_buf_.free() > mss_ || snd_.nxt != data_end()) { return; }
+  const std::uint32_t in_flight = pipe();
+  const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
+  if (in_flight >= cwnd() || flight + mss_ > snd_.wnd) { return; }  // a window is the limit
+  const std::size_t target =
+      std::min(cfg_.send_buffer_max, std::size_t{3} * std::max<std::size_t>(cwnd(), snd_.wnd / 2));
+  if (target <= snd_buf_.capacity()) { return; }
+  const std::size_t granted = budget_.take(target - snd_buf_.capacity());
+  if (granted == 0) { return; }
+  send_buffer_grown_ += granted;
+  snd_buf_.set_capacity(snd_buf_.capacity() + granted);
+  stats_.add(Counter::TcpSendBufferGrown, granted);
+  events_ |= kWritable;
+}
 
 void Connection::open_passive(Instant now, const wire::TcpSegment& syn, SeqNum iss, Outbox& out) {
   accept_syn(now, syn, iss, Cause::Segment);
@@ -84,7 +104,8 @@ void Connection::negotiate(const wire::TcpOptions& o) {
   const std::uint16_t peer_mss = std::max(o.mss.value_or(kDefaultMss), kMinMss);
   mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -
                                     (ts_enabled_ ? kTimestampsLen : 0));
-  cwnd_ = cfg_.initial_cwnd_segments * mss_;
+  cc_ = make_congestion_control(cfg_.congestion_control, mss_,
+                                cfg_.initial_cwnd_segments * std::uint32_t{mss_});
 }
 
 std::size_t Connection::sack_blocks_to_send() const noexcept {
@@ -106,10 +127,8 @@ void Connection::start_send_sequence(SeqNum iss) noexcept {
   iss_ = iss;
   snd_.una = iss;
   snd_.nxt = iss + 1;
-  snd_max_ = snd_.nxt;
   data_seq_ = iss + 1;
   recover_ = iss;
-  sack_high_ = iss;
 }
 
 void Connection::open_active(Instant now, SeqNum iss, Outbox& out) {
@@ -131,6 +150,12 @@ void Connection::consume(std::size_t n) noexcept { rcv_buf_.consume(std::min(n, 
 bool Connection::release_idle_buffers() noexcept {
   const std::size_t held = snd_buf_.allocated() + rcv_buf_.allocated();
   snd_buf_.release();
+  if (snd_buf_.allocated() == 0 && send_buffer_grown_ > 0) {
+    // Idle again: the next burst starts from the initial size, as a new connection would.
+    snd_buf_.set_capacity(cfg_.send_buffer);
+    budget_.give_back(std::exchange(send_buffer_grown_, 0));
+  }
+  sb_.release();
   // Out-of-order bytes sit in the receive ring past its readable part: keep it while any wait.
   if (reassembly_.empty()) {
     rcv_buf_.release();
@@ -175,8 +200,8 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
-  for (const auto& t :
-       {retransmit_, loss_probe_, persist_, delayed_ack_, time_wait_, fin_wait2_, keepalive_}) {
+  for (const auto& t : {retransmit_, loss_probe_, reorder_, pace_, persist_, delayed_ack_,
+                        time_wait_, fin_wait2_, keepalive_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
@@ -200,6 +225,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       keepalive_.reset();
       retransmit_.reset();
       loss_probe_.reset();
+      reorder_.reset();
+      pace_.reset();
       persist_.reset();
       delayed_ack_.reset();
       fin_wait2_.reset();
@@ -209,6 +236,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       keepalive_.reset();
       retransmit_.reset();
       loss_probe_.reset();
+      reorder_.reset();
+      pace_.reset();
       persist_.reset();
       delayed_ack_.reset();
       time_wait_.reset();

@@ -11,7 +11,29 @@ using wire::TcpFlags;
 
 namespace {
 constexpr std::uint32_t kMaxUnscaledWindow = 0xffff;
+// How far ahead of the paced schedule a burst may go, and how much one TSO segment may carry
+// of the pacing rate: Linux's tcp_tso_autosize uses 1 ms (sk_pacing_shift 10), and fq paces
+// TSO segments whole.
+constexpr Duration kPacingHorizon = std::chrono::milliseconds{1};
 }  // namespace
+
+bool Connection::pacing_allows(Instant now) noexcept {
+  if (!cc_ || !cc_->pacing_rate()) { return true; }
+  if (!(now + kPacingHorizon < pacing_next_)) {
+    pace_.reset();
+    return true;
+  }
+  pace_ = pacing_next_ - kPacingHorizon;
+  return false;
+}
+
+void Connection::on_paced(Instant now, std::uint32_t bytes) noexcept {
+  const auto rate = cc_ ? cc_->pacing_rate() : std::nullopt;
+  if (!rate || *rate == 0) { return; }
+  const auto spacing =
+      Duration{static_cast<Duration::rep>(std::uint64_t{bytes} * 1'000'000 / *rate)};
+  pacing_next_ = std::max(pacing_next_, now) + spacing;
+}
 
 SeqNum Connection::data_end() const noexcept {
   return data_seq_ + static_cast<std::uint32_t>(snd_buf_.size());
@@ -28,7 +50,6 @@ void Connection::arm_retransmit(Instant now) noexcept { retransmit_ = now + rtt_
 
 void Connection::advance_nxt(Instant now, SeqNum end) noexcept {
   snd_.nxt = end;
-  if (snd_max_ < snd_.nxt) { snd_max_ = snd_.nxt; }
   if (!retransmit_) { arm_retransmit(now); }
 }
 
@@ -106,19 +127,61 @@ void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
   out.send(id_, s);
 }
 
-void Connection::retransmit_head(Instant now, Outbox& out) {
-  if (snd_.una < data_end()) {
-    const auto payload =
-        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.una - data_seq_), send_mss());
-    send_segment(now, out, snd_.una, TcpFlags::kAck, payload);
-  } else if (fin_sent_ && snd_.una == fin_seq_) {
-    send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
+void Connection::retransmit(Instant now, Outbox& out, std::size_t i, std::uint32_t max_len) {
+  const SentSegment& e = sb_.entry(i);
+  std::uint32_t len = 1;
+  if (e.has(SentSegment::kFin)) {
+    send_segment(now, out, e.begin, TcpFlags::kAck | TcpFlags::kFin, {});
   } else {
-    return;
+    // Whole pieces of the MSS the range was sent with, so the device cuts no runt from it.
+    len = std::min(e.len, max_len);
+    if (len < e.len && len > e.mss && e.mss > 0) { len -= len % e.mss; }
+    const auto payload =
+        snd_buf_.contiguous_at(static_cast<std::uint32_t>(e.begin - data_seq_), len);
+    if (payload.empty()) { return; }  // TAPSRV_BUG: the range must still be buffered
+    len = static_cast<std::uint32_t>(payload.size());
+    const bool last = e.begin + len == data_end();
+    send_segment(now, out, e.begin, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);
   }
-  if (timed_seq_ && snd_.una <= *timed_seq_) { timed_seq_.reset(); }  // Karn
+  sb_.on_retransmit(i, len, now, tx_stamp(now));
+  on_paced(now, len);
   stats_.add(Counter::TcpRetransmits);
-  arm_retransmit(now);
+  if (recovery_ == Recovery::Fast) { prr_out_ += len; }
+  if (undo_possible_) {
+    undo_retrans_ = std::max<std::int64_t>(undo_retrans_, 0) + len;
+    if (!retrans_tsval_ && ts_enabled_) { retrans_tsval_ = ts_clock(now); }
+  }
+  if (!retransmit_) { arm_retransmit(now); }
+}
+
+bool Connection::send_new_data(Instant now, Outbox& out, std::uint32_t len, std::uint32_t unsent) {
+  const auto payload =
+      snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);
+  const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
+  if (payload.size() < send_mss()) {
+    // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): a short segment goes
+    // only when it is all we have and nothing is in flight, or it is half the peer's
+    // largest window. A piece cut short by the ring's end is not short: more follows.
+    const bool cut_by_ring = payload.size() < len;
+    const bool all_queued = payload.size() == unsent;
+    const bool allowed = cut_by_ring || sws_override_ ||
+                         (all_queued && (flight == 0 || !cfg_.nagle || fin_queued_)) ||
+                         payload.size() >= snd_.max_wnd / 2;
+    if (!allowed) { return false; }
+    sws_override_ = false;
+  }
+  const bool last = payload.size() == unsent;
+  const auto piece = static_cast<std::uint16_t>(std::min<std::uint32_t>(send_mss(), 0xffff));
+  const TxStamp tx = tx_stamp(now);
+  send_segment(now, out, snd_.nxt, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);
+  sb_.on_send(snd_.nxt, static_cast<std::uint32_t>(payload.size()), piece, false, now, tx);
+  on_paced(now, static_cast<std::uint32_t>(payload.size()));
+  stats_.add(Counter::TcpBytesSent, payload.size());
+  if (recovery_ == Recovery::Fast) { prr_out_ += static_cast<std::uint32_t>(payload.size()); }
+  advance_nxt(now, snd_.nxt + static_cast<std::uint32_t>(payload.size()));
+  if (!loss_probe_) { arm_loss_probe(now); }
+  if (!unacked_since_) { unacked_since_ = now; }
+  return true;
 }
 
 void Connection::output(Instant now, Outbox& out) {
@@ -143,52 +206,68 @@ void Connection::output(Instant now, Outbox& out) {
 
   bool sent = false;
   const std::uint32_t seg_mss = send_mss();
-  const std::uint32_t max_len = std::max(seg_mss, cfg_.tso_max_payload / seg_mss * seg_mss);
-  while (snd_.nxt < data_end()) {
+  std::uint32_t max_len = std::max(seg_mss, cfg_.tso_max_payload / seg_mss * seg_mss);
+  if (const auto rate = cc_ ? cc_->pacing_rate() : std::nullopt) {
+    // Linux tcp_tso_autosize: a segment carries about 1 ms at the pacing rate, two at least.
+    const std::uint64_t per_ms = *rate / 1000 / seg_mss * seg_mss;
+    max_len = static_cast<std::uint32_t>(
+        std::min<std::uint64_t>(max_len, std::max<std::uint64_t>(2 * seg_mss, per_ms)));
+  }
+  // Room under the congestion window in whole segments, as Linux counts it in packets: one
+  // more segment may go whenever pipe is below cwnd.
+  const auto cwnd_room = [&]() -> std::uint32_t {
+    const std::uint32_t wnd = cwnd();
+    const std::uint32_t in_flight = pipe();
+    if (in_flight >= wnd) { return 0; }
+    return (wnd - in_flight + seg_mss - 1) / seg_mss * seg_mss;
+  };
+  bool stopped_by_cwnd = false;
+  // RFC 6675 §5 NextSeg(): what was judged lost goes first (rule 1), then new data (rule 2).
+  for (std::size_t i = sb_.next_lost(); i < sb_.size(); i = sb_.next_lost()) {
+    const std::uint32_t room = cwnd_room();
+    if (room == 0) {
+      stopped_by_cwnd = true;
+      break;
+    }
+    if (!pacing_allows(now)) { break; }
+    retransmit(now, out, i, std::min(room, max_len));
+    sent = true;
+  }
+  while (!stopped_by_cwnd && snd_.nxt < data_end()) {
     const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
-    const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
-    const std::uint32_t usable = wnd > flight ? wnd - flight : 0;
+    const std::uint32_t rwnd_room = snd_.wnd > flight ? snd_.wnd - flight : 0;
+    const std::uint32_t room = cwnd_room();
     const auto unsent = static_cast<std::uint32_t>(data_end() - snd_.nxt);
-    std::uint32_t len = std::min({max_len, unsent, usable});
+    std::uint32_t len = std::min({max_len, unsent, rwnd_room, room});
     // A TSO segment ends on an MSS boundary unless it carries the last bytes we have, so the
     // device does not cut a runt out of the middle of the stream.
     if (len > seg_mss && len < unsent) { len -= len % seg_mss; }
-    if (len == 0) { break; }
-    const auto payload =
-        snd_buf_.contiguous_at(static_cast<std::uint32_t>(snd_.nxt - data_seq_), len);
-    const bool resend = snd_.nxt < snd_max_;
-    if (payload.size() < seg_mss && !resend) {
-      // Nagle (RFC 9293 §3.7.4) and sender SWS avoidance (§3.8.6.2.1): a short segment goes
-      // only when it is all we have and nothing is in flight, or it is half the peer's
-      // largest window. A piece cut short by the ring's end is not short: more follows.
-      const bool cut_by_ring = payload.size() < len;
-      const bool all_queued = payload.size() == unsent;
-      const bool allowed = cut_by_ring || sws_override_ ||
-                           (all_queued && (flight == 0 || !cfg_.nagle || fin_queued_)) ||
-                           payload.size() >= snd_.max_wnd / 2;
-      if (!allowed) { break; }
-      sws_override_ = false;
-    }
-    if (!resend && !timed_seq_) {
-      timed_seq_ = snd_.nxt;
-      timed_at_ = now;
-    }
-    const bool last = payload.size() == unsent;
-    send_segment(now, out, snd_.nxt, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);
-    stats_.add(resend ? Counter::TcpRetransmits : Counter::TcpBytesSent,
-               resend ? 1 : payload.size());
-    advance_nxt(now, snd_.nxt + static_cast<std::uint32_t>(payload.size()));
-    if (!loss_probe_) { arm_loss_probe(now); }
-    if (!unacked_since_) { unacked_since_ = now; }
+    if (room == 0) { stopped_by_cwnd = true; }
+    if (len == 0 || !pacing_allows(now) || !send_new_data(now, out, len, unsent)) { break; }
     sent = true;
   }
-  // Our FIN follows the last byte of data, first time or again after a go-back.
-  if (fin_queued_ && snd_.nxt == data_end() && (!fin_sent_ || snd_.nxt == fin_seq_)) {
-    if (fin_sent_) { stats_.add(Counter::TcpRetransmits); }
+  // RFC 7661 §4.3 / Linux tcp_cwnd_validate: whether this flight used the window, kept until
+  // the flight is acknowledged so that one quiet moment does not freeze growth.
+  if (stopped_by_cwnd || !(snd_.una < cwnd_usage_seq_)) {
+    cwnd_limited_ = stopped_by_cwnd;
+    cwnd_usage_seq_ = snd_.nxt;
+  }
+  maybe_grow_send_buffer();
+  // Nothing left to send with room in the window: rate samples until this flight is acknowledged
+  // describe the application, not the path (Linux tcp_rate_check_app_limited).
+  if (snd_.nxt == data_end() && !stopped_by_cwnd && sb_.lost() == 0) {
+    rate_.mark_app_limited(pipe());
+  }
+  // Our FIN follows the last byte of data; a lost FIN is resent from the scoreboard.
+  if (fin_queued_ && !fin_sent_ && snd_.nxt == data_end()) {
     fin_sent_ = true;
     fin_seq_ = snd_.nxt;
+    const TxStamp tx = tx_stamp(now);
     send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
+    sb_.on_send(fin_seq_, 1, 1, true, now, tx);
     advance_nxt(now, fin_seq_ + 1);
+    if (!loss_probe_) { arm_loss_probe(now); }
+    if (!unacked_since_) { unacked_since_ = now; }
     sent = true;
   }
   if (ack_now_ && !sent) { send_segment(now, out, snd_.nxt, TcpFlags::kAck, {}); }

@@ -171,9 +171,9 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     stats_.count(Drop::TcpNoAck);  // RFC 9293 fifth: "if the ACK bit is off, drop"
     return Step::Stop;
   }
-  // RFC 5961 §5.2: acceptable acks lie in [SND.UNA - MAX.SND.WND, SND.NXT]. SND.NXT is read as
-  // the highest number ever sent, since go-back-N after a timeout pulls SND.NXT back.
-  if (snd_max_ < seg.ack) {
+  // RFC 5961 §5.2: acceptable acks lie in [SND.UNA - MAX.SND.WND, SND.NXT]. SND.NXT never moves
+  // back: retransmissions come from the scoreboard, not from pulling SND.NXT down.
+  if (snd_.nxt < seg.ack) {
     if (state_ == State::SynReceived) {
       // RFC 9293 fifth, SYN_RECEIVED: <SEQ=SEG.ACK><CTL=RST>.
       send_segment(now, out, seg.ack, TcpFlags::kRst, {});
@@ -205,24 +205,20 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     events_ |= kEstablished;
   }
   const std::uint32_t old_wnd = snd_.wnd;
-  const bool new_sack = note_sack_blocks(seg);
-  if (snd_.una < seg.ack) {
-    on_new_ack(now, seg, out);
-  } else if (seg.ack == snd_.una && !seg.flags.syn() && !seg.flags.fin() && snd_.una != snd_max_ &&
-             (new_sack ||
-              (seg.payload.empty() && (std::uint32_t{seg.window} << snd_wscale_) == old_wnd))) {
-    // RFC 5681 §2's five conditions, or, per RFC 6675 §2, any segment (data included) whose
-    // SACK blocks report bytes above SND.UNA not reported before: in an echo both sides send
-    // data, so the peer's duplicate acknowledgments ride on its data segments.
-    on_duplicate_ack(now, out);
+  // RFC 5681 §2's duplicate ACK, which only a peer without SACK needs counted: with SACK the
+  // blocks themselves say what arrived (RFC 6675).
+  const bool duplicate = seg.ack == snd_.una && !seg.flags.syn() && !seg.flags.fin() &&
+                         snd_.una != snd_.nxt && seg.payload.empty() &&
+                         (std::uint32_t{seg.window} << snd_wscale_) == old_wnd;
+  if (snd_.una < seg.ack || duplicate || seg.options.sack_count > 0) {
+    on_ack(now, seg, duplicate);
   }
   update_send_window(seg);
   if (fin_sent_ && snd_.una == fin_seq_ + 1) { fin_acked(now, seg); }
   return state_ == State::Closed ? Step::Stop : Step::Continue;
 }
 
-void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
-  const auto acked = static_cast<std::uint32_t>(seg.ack - snd_.una);
+void Connection::on_new_ack(Instant now, const TcpSegment& seg) {
   // Data bytes acknowledged: the SYN and FIN take sequence numbers but no buffer space.
   if (data_seq_ < seg.ack) {
     const auto data_acked =
@@ -231,96 +227,20 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg, Outbox& out) {
     data_seq_ = data_seq_ + static_cast<std::uint32_t>(data_acked);
     if (data_acked > 0) { events_ |= kWritable; }
   }
-  // RFC 6298 (Karn): only a segment sent once gives an RTT sample.
-  if (timed_seq_ && *timed_seq_ < seg.ack) {
-    rtt_.sample(now - timed_at_);
-    timed_seq_.reset();
-  }
   snd_.una = seg.ack;
-  if (snd_.nxt < snd_.una) { snd_.nxt = snd_.una; }
-  const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
-  if (in_recovery_) {
-    if (recover_ <= seg.ack) {
-      // RFC 6582 §3.2 step 3, full acknowledgment: deflate the window.
-      cwnd_ = std::min(ssthresh_, std::max(flight, std::uint32_t{mss_}) + mss_);
-      in_recovery_ = false;
-    } else {
-      // Partial acknowledgment: the next hole is lost too; resend it at once.
-      retransmit_head(now, out);
-      cwnd_ = (cwnd_ > acked ? cwnd_ - acked : 0) + mss_;
-    }
-  } else {
-    grow_cwnd(acked);
-  }
-  dupacks_ = 0;
   retries_ = 0;
-  // RFC 6298 (5.2) and (5.3); a new flight may be probed again (RFC 8985 §7.2).
+  // A new flight may be probed again (RFC 8985 §7.2); the user timeout counts from here.
   probe_outstanding_ = false;
-  unacked_since_ = snd_.una == snd_max_ ? std::nullopt : std::optional<Instant>{now};
-  if (snd_.una == snd_max_) {
-    retransmit_.reset();
-    loss_probe_.reset();
-  } else {
-    arm_retransmit(now);
-    arm_loss_probe(now);
-  }
-}
-
-void Connection::grow_cwnd(std::uint32_t acked) noexcept {
-  // Counting acknowledged bytes, not ACKs, as Linux does: peers with GRO and TSO send one
-  // stretch ACK per dozens of segments, and RFC 5681's per-ACK increase (L = 1 SMSS; RFC 3465
-  // allows 2) would leave the window crawling.
-  constexpr std::uint32_t kMaxCwnd = 1U << 30;
-  if (cwnd_ < ssthresh_) {
-    cwnd_ = std::min(cwnd_ + std::min(acked, kMaxCwnd), kMaxCwnd);  // slow start
-    return;
-  }
-  // Congestion avoidance: one MSS per window's worth of acknowledged bytes (RFC 3465 §2.1).
-  cwnd_acked_ += acked;
-  if (cwnd_acked_ >= cwnd_) {
-    cwnd_acked_ -= cwnd_;
-    cwnd_ = std::min(cwnd_ + mss_, kMaxCwnd);
-  }
-}
-
-void Connection::on_duplicate_ack(Instant now, Outbox& out) {
-  ++dupacks_;
-  if (!in_recovery_ && recover_ < snd_.una && dupacks_ >= duplicate_threshold()) {
-    // RFC 5681 §3.2 steps 2-4 with RFC 6582's `recover`.
-    const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
-    ssthresh_ = std::max(flight / 2, 2U * mss_);
-    recover_ = snd_max_;
-    in_recovery_ = true;
-    loss_probe_.reset();
-    retransmit_head(now, out);
-    cwnd_ = ssthresh_ + 3U * mss_;
-    stats_.add(Counter::TcpFastRetransmits);
-  } else if (dupacks_ > 3 && in_recovery_) {
-    cwnd_ += mss_;  // step 5: each further duplicate means a segment has left the network
-  }
-}
-
-bool Connection::note_sack_blocks(const TcpSegment& seg) noexcept {
-  if (sack_high_ < snd_.una) { sack_high_ = snd_.una; }
-  bool advanced = false;
-  for (std::size_t i = 0; i < seg.options.sack_count; ++i) {
-    const auto right = seg.options.sack[i].right;
-    // Only blocks within what we sent count; anything else is stale or forged.
-    if (sack_high_ < right && right <= snd_max_) {
-      sack_high_ = right;
-      advanced = true;
-    }
-  }
-  return advanced;
+  unacked_since_ = snd_.una == snd_.nxt ? std::nullopt : std::optional<Instant>{now};
 }
 
 unsigned Connection::duplicate_threshold() const noexcept {
   // RFC 5827 early retransmit: with fewer than four segments outstanding and nothing new that
   // may be sent, three duplicates can never arrive, so one fewer than the flight is enough.
-  const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
+  const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
   const std::uint32_t segments = (flight + mss_ - 1) / mss_;
-  const std::uint32_t wnd = std::min(snd_.wnd, cwnd_);
-  const bool can_send_new = snd_max_ < data_end() && wnd > flight;
+  const std::uint32_t wnd = std::min(snd_.wnd, cwnd());
+  const bool can_send_new = snd_.nxt < data_end() && wnd > flight;
   if (segments >= 4 || can_send_new) { return 3; }
   return std::max<std::uint32_t>(segments, 2) - 1;
 }

@@ -18,6 +18,8 @@ void Connection::on_timers(Instant now, Outbox& out) {
   }
   if (retransmit_ && *retransmit_ <= now) { on_retransmit_timeout(now, out); }
   if (loss_probe_ && *loss_probe_ <= now) { on_loss_probe_timeout(now, out); }
+  if (reorder_ && *reorder_ <= now) { on_reorder_timeout(now); }
+  if (pace_ && *pace_ <= now) { pace_.reset(); }  // output() follows and sends
   if (state_ == State::Closed) { return; }
   if (persist_ && *persist_ <= now) { on_persist_timeout(now, out); }
   if (keepalive_ && *keepalive_ <= now) { on_keepalive_timeout(now, out); }
@@ -48,31 +50,24 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
       (cfg_.user_timeout && unacked_since_ && now - *unacked_since_ >= *cfg_.user_timeout)) {
     return abort(now, out, Cause::Retransmit);
   }
-  // RFC 5681 (4): one segment's worth of window and half the flight as the new threshold;
-  // RFC 6298 (5.5)-(5.6): back off, and resend from SND.UNA (go-back-N).
-  const auto flight = static_cast<std::uint32_t>(snd_max_ - snd_.una);
-  ssthresh_ = std::max(flight / 2, 2U * mss_);
-  cwnd_ = mss_;
-  in_recovery_ = false;
-  dupacks_ = 0;
-  recover_ = snd_max_;
+  // RFC 6298 (5.5)-(5.6): back off and resend; RFC 6675 §5.1: only what the peer lacks.
+  on_rto_recovery(now);
   rtt_.back_off();
-  timed_seq_.reset();
-  snd_.nxt = snd_.una;  // output() resends from here, our FIN included
+  arm_retransmit(now);  // output() resends what is now marked lost, within cwnd
 }
 
 void Connection::arm_loss_probe(Instant now) noexcept {
   // RFC 8985 §7.2: only with SACK (the probe's ACK must be able to show the hole), an RTT
   // sample, data in flight, outside recovery, and at most one probe per flight.
   loss_probe_.reset();
-  if (!sack_enabled_ || !rtt_.has_sample() || in_recovery_ || probe_outstanding_ ||
-      snd_.una == snd_max_ || state_ == State::SynReceived) {
+  if (!sack_enabled_ || !rtt_.has_sample() || recovery_ != Recovery::Open || sb_.sacked() > 0 ||
+      probe_outstanding_ || snd_.una == snd_.nxt || state_ == State::SynReceived) {
     return;
   }
   // §7.2: PTO = 2 SRTT, plus the peer's worst-case delayed ACK when one segment is in flight
   // (its ACK may be held back on purpose), never below 10 ms, never beyond the RTO.
   Duration pto = 2 * rtt_.srtt();
-  if (static_cast<std::uint32_t>(snd_max_ - snd_.una) <= mss_) { pto += cfg_.rto_min; }
+  if (static_cast<std::uint32_t>(snd_.nxt - snd_.una) <= mss_) { pto += cfg_.rto_min; }
   pto = std::max<Duration>(pto, std::chrono::milliseconds{10});
   const Instant at = now + pto;
   if (retransmit_ && *retransmit_ <= at) { return; }
@@ -81,23 +76,32 @@ void Connection::arm_loss_probe(Instant now) noexcept {
 
 void Connection::on_loss_probe_timeout(Instant now, Outbox& out) {
   loss_probe_.reset();
-  if (snd_.una == snd_max_ || in_recovery_) { return; }
-  // §7.3: resend the last segment sent, so that its ACK (with SACK) reveals any earlier hole
-  // and triggers fast recovery in one round trip instead of a 200 ms timeout.
+  if (snd_.una == snd_.nxt || recovery_ != Recovery::Open || sb_.empty()) { return; }
   probe_outstanding_ = true;
   stats_.add(Counter::TcpLossProbes);
-  // The last thing sent is our FIN, or data ending at SND.MAX (no FIN: SND.MAX <= data_end()).
-  if (fin_sent_ && snd_max_ == fin_seq_ + 1) {
-    send_segment(now, out, fin_seq_, TcpFlags::kAck | TcpFlags::kFin, {});
-  } else {
-    const auto tail =
-        std::min<std::uint32_t>(send_mss(), static_cast<std::uint32_t>(snd_max_ - snd_.una));
-    const SeqNum start = snd_max_ - tail;
-    send_segment(now, out, start, TcpFlags::kAck,
-                 snd_buf_.contiguous_at(static_cast<std::uint32_t>(start - data_seq_), tail));
+  // RFC 8985 §7.3: new data when the peer's window allows it, else the last segment sent, so
+  // that the ACK (with SACK) reveals a lost tail in one round trip instead of an RTO.
+  const auto flight = static_cast<std::uint32_t>(snd_.nxt - snd_.una);
+  const auto unsent = static_cast<std::uint32_t>(data_end() - snd_.nxt);
+  const std::uint32_t seg_mss = send_mss();
+  if (unsent > 0 && snd_.wnd >= flight + std::min(unsent, seg_mss)) {
+    sws_override_ = true;  // the probe goes whatever its size
+    if (send_new_data(now, out, std::min(unsent, seg_mss), unsent)) {
+      tlp_retrans_ = false;
+      tlp_end_ = snd_.nxt;
+      return arm_retransmit(now);
+    }
   }
-  stats_.add(Counter::TcpRetransmits);
-  timed_seq_.reset();  // Karn: the timed segment may be the probe
+  const std::size_t last = sb_.size() - 1;
+  const SentSegment& e = sb_.entry(last);
+  if (e.has(SentSegment::kSacked)) { return; }  // nothing unacknowledged at the tail to probe
+  if (!e.has(SentSegment::kFin) && e.len > seg_mss && sb_.split(last, e.len - seg_mss)) {
+    retransmit(now, out, last + 1, seg_mss);
+  } else {
+    retransmit(now, out, last, e.len);
+  }
+  tlp_retrans_ = true;
+  tlp_end_ = snd_.nxt;
   arm_retransmit(now);
 }
 
@@ -114,7 +118,7 @@ void Connection::on_keepalive_timeout(Instant now, Outbox& out) {
   keepalive_.reset();
   if (!kSending.contains(state_)) { return; }
   // Data in flight has its own timer; keepalive only speaks for an idle connection.
-  if (snd_.una != snd_max_) {
+  if (snd_.una != snd_.nxt) {
     keepalive_ = now + *cfg_.keepalive_idle;
     return;
   }

@@ -16,8 +16,16 @@ void check_connection(const tcp::Connection& c, const tcp::Config& cfg) {
   require(c.state() != State::Closed && c.state() != State::Listen, "CLOSED or LISTEN in table",
           state);
   require(c.snd().una <= c.snd().nxt, "SND.UNA > SND.NXT", c.snd().una.raw, c.snd().nxt.raw);
-  require(c.send_buffered() <= cfg.send_buffer, "send buffer over its bound",
+  const std::size_t send_bound = cfg.send_buffer_autotune ? cfg.send_buffer_max : cfg.send_buffer;
+  require(c.send_buffered() <= send_bound, "send buffer over its bound",
           static_cast<long long>(c.send_buffered()));
+  // The scoreboard covers at most what is in flight, and its totals stay within it.
+  const auto& sb = c.scoreboard();
+  const auto flight = static_cast<std::uint32_t>(c.snd().nxt - c.snd().una);
+  require(sb.outstanding() <= flight, "scoreboard beyond the flight", sb.outstanding(), flight);
+  require(std::uint64_t{sb.sacked()} + sb.lost() <= sb.outstanding(), "SACKed + lost > outstanding",
+          sb.sacked(), sb.lost());
+  require(sb.retrans() <= sb.outstanding(), "retransmitted > outstanding", sb.retrans());
   require(c.recv_buffered() <= cfg.recv_buffer, "receive buffer over its bound",
           static_cast<long long>(c.recv_buffered()));
   // The window we advertised never promises more room than the buffer has left.

@@ -20,7 +20,8 @@ tcp::Config test_config() {
   c.mtu = 1500;  // our MSS 1460
   c.recv_buffer = 16384;
   c.send_buffer = 16384;
-  c.msl = 500ms;  // TIME_WAIT lasts 1 s
+  c.send_buffer_autotune = false;  // a fixed buffer, as --sndbuf gives; tcp.autotune tests growth
+  c.msl = 500ms;                   // TIME_WAIT lasts 1 s
   c.rto_initial = 1s;
   c.rto_min = 200ms;
   c.rto_max = 10s;

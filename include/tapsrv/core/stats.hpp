@@ -86,6 +86,11 @@ enum class Counter : std::uint8_t {
   TcpRetransmitTimeouts,
   TcpFastRetransmits,
   TcpLossProbes,
+  TcpLossProbeRecoveries,  // a tail probe repaired a loss (RFC 8985 §7.4)
+  TcpLostRetransmits,      // RACK found a retransmission lost (RFC 8985 §6.2)
+  TcpDsacksReceived,       // RFC 2883 duplicate reports
+  TcpSpuriousUndos,        // a reduction undone: DSACK or Eifel showed it needless
+  TcpSendBufferGrown,      // bytes of send buffer added by autotuning
   TcpOutOfOrder,
   TcpWindowProbes,
   TcpKeepaliveProbes,

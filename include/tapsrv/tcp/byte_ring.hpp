@@ -21,6 +21,9 @@ class ByteRing {
   [[nodiscard]] std::size_t size() const noexcept { return size_; }
   [[nodiscard]] std::size_t free() const noexcept { return capacity_ - size_; }
   [[nodiscard]] bool empty() const noexcept { return size_ == 0; }
+  /// Raises (or, with no storage held, lowers) the bound. Precondition: capacity >= size() and,
+  /// when lowering, allocated() == 0.
+  void set_capacity(std::size_t capacity) noexcept { capacity_ = capacity; }
   /// Bytes of storage held now (<= capacity()).
   [[nodiscard]] std::size_t allocated() const noexcept { return storage_; }
 

@@ -17,9 +17,15 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 struct Config {
-  std::uint16_t mtu = 1500;                  // our MSS is mtu - 40 (RFC 9293 §3.7.1)
-  std::size_t recv_buffer = 256 * 1024;      // per connection; bounds the advertised window
-  std::size_t send_buffer = 256 * 1024;      // per connection; bounds what a service may queue
+  std::uint16_t mtu = 1500;              // our MSS is mtu - 40 (RFC 9293 §3.7.1)
+  std::size_t recv_buffer = 256 * 1024;  // per connection; bounds the advertised window
+  std::size_t send_buffer = 256 * 1024;  // per connection; bounds what a service may queue
+  // Send-buffer autotuning (Linux tcp_wmem): a connection that keeps its buffer full while both
+  // windows have room grows it toward 3 x cwnd, up to send_buffer_max, out of an engine-wide
+  // send_buffer_budget. Off when the user fixed the size (as SO_SNDBUF locks it in Linux).
+  bool send_buffer_autotune = true;
+  std::size_t send_buffer_max = 4 * 1024 * 1024;  // Linux tcp_wmem[2]
+  std::size_t send_buffer_budget = std::size_t{1} << 30;
   Duration msl = seconds{30};                // TIME_WAIT lasts 2 * msl
   Duration rto_initial = seconds{1};         // RFC 6298 (2.1)
   Duration rto_min = milliseconds{200};      // Linux's TCP_RTO_MIN; RFC 6298 says 1 s
@@ -52,12 +58,12 @@ struct Config {
   // tests keep the fixed default.
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
-  std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  std::uint32_t initial_cwnd_segments = 10;   // RFC 6928
   CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
-  bool window_scaling = true;                // RFC 7323
-  bool timestamps = true;                    // RFC 7323
-  bool sack = true;                          // RFC 2018, receive side
-  bool nagle = true;                         // RFC 9293 §3.7.4
+  bool window_scaling = true;                 // RFC 7323
+  bool timestamps = true;                     // RFC 7323
+  bool sack = true;                           // RFC 2018, receive side
+  bool nagle = true;                          // RFC 9293 §3.7.4
   // Segmentation offload: when non-zero, one segment may carry up to this many payload bytes
   // (a multiple of the MSS) for the device to cut into MSS-sized ones.
   std::uint32_t tso_max_payload = 0;

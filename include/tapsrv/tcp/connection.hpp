@@ -7,13 +7,18 @@
 
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
+#include "tapsrv/tcp/buffer_budget.hpp"
 #include "tapsrv/tcp/byte_ring.hpp"
 #include "tapsrv/tcp/config.hpp"
+#include "tapsrv/tcp/congestion.hpp"
+#include "tapsrv/tcp/delivery_rate.hpp"
 #include "tapsrv/tcp/four_tuple.hpp"
 #include "tapsrv/tcp/handler.hpp"
 #include "tapsrv/tcp/outbox.hpp"
+#include "tapsrv/tcp/rack.hpp"
 #include "tapsrv/tcp/reassembly.hpp"
 #include "tapsrv/tcp/rtt.hpp"
+#include "tapsrv/tcp/scoreboard.hpp"
 #include "tapsrv/tcp/state.hpp"
 #include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
@@ -27,8 +32,12 @@ class Connection {
   /// What happened for the handler since the last take_events().
   enum Event : std::uint8_t { kEstablished = 1, kReadable = 2, kWritable = 4 };
 
-  /// `cfg`, `stats` and `obs` must outlive the connection.
-  Connection(const Config& cfg, const FourTuple& id, Stats& stats, Observer& obs);
+  /// `cfg`, `stats`, `obs` and `budget` must outlive the connection.
+  Connection(const Config& cfg, const FourTuple& id, Stats& stats, Observer& obs,
+             BufferBudget& budget);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
 
   // --- Engine side -------------------------------------------------------------------------
   /// RFC 9293 §3.10.7.2: a SYN reached a listener; answer SYN,ACK and enter SYN_RECEIVED.
@@ -105,7 +114,15 @@ class Connection {
   };
   [[nodiscard]] const SendVars& snd() const noexcept { return snd_; }
   [[nodiscard]] const RecvVars& rcv() const noexcept { return rcv_; }
-  [[nodiscard]] std::uint32_t cwnd() const noexcept { return cwnd_; }
+  /// The window the sender fills now: PRR's during fast recovery, the algorithm's otherwise.
+  [[nodiscard]] std::uint32_t cwnd() const noexcept;
+  [[nodiscard]] std::uint32_t ssthresh() const noexcept;
+  /// Loss-recovery phase, as Linux's icsk_ca_state (Open covers Disorder here).
+  enum class Recovery : std::uint8_t { Open, Fast, Loss };
+  [[nodiscard]] Recovery recovery() const noexcept { return recovery_; }
+  [[nodiscard]] const Scoreboard& scoreboard() const noexcept { return sb_; }
+  [[nodiscard]] const RttEstimator& rtt() const noexcept { return rtt_; }
+  [[nodiscard]] const CongestionControl* congestion_control() const noexcept { return cc_.get(); }
   [[nodiscard]] std::uint16_t mss() const noexcept { return mss_; }
   [[nodiscard]] std::size_t send_buffered() const noexcept { return snd_buf_.size(); }
   [[nodiscard]] std::size_t recv_buffered() const noexcept { return rcv_buf_.size(); }
@@ -133,12 +150,42 @@ class Connection {
   Step check_ack(Instant now, const wire::TcpSegment& seg, Outbox& out);
   void process_text(Instant now, const wire::TcpSegment& seg);
   void check_fin(Instant now, const wire::TcpSegment& seg);
-  void on_new_ack(Instant now, const wire::TcpSegment& seg, Outbox& out);
-  void grow_cwnd(std::uint32_t acked) noexcept;
-  void on_duplicate_ack(Instant now, Outbox& out);
+  void on_new_ack(Instant now, const wire::TcpSegment& seg);
   [[nodiscard]] unsigned duplicate_threshold() const noexcept;
-  /// Records the peer's SACK blocks; true when they report bytes not reported before.
-  bool note_sack_blocks(const wire::TcpSegment& seg) noexcept;
+
+  // recovery.cpp: what an ACK tells the sender (RFC 6675, RFC 8985, RFC 6937, undo).
+  class AckDelivery;
+  /// Everything an acceptable ACK (SND.UNA - MAX.SND.WND <= SEG.ACK <= SND.NXT) changes on the
+  /// sending side: scoreboard, RTT, loss detection, recovery, the congestion window.
+  void on_ack(Instant now, const wire::TcpSegment& seg, bool duplicate);
+  /// RFC 2883 §4: the first SACK block reports a duplicate when it lies below SEG.ACK or
+  /// inside the second block.
+  [[nodiscard]] static bool is_dsack(const wire::TcpSegment& seg) noexcept;
+  void take_rtt_sample(Instant now, const wire::TcpSegment& seg, const AckDelivery& d);
+  void detect_losses(Instant now, bool new_sack);
+  void enter_fast_recovery(Instant now);
+  void start_undo_episode() noexcept;
+  void undo(Instant now);
+  void update_prr(std::uint32_t delivered) noexcept;
+  void on_tlp_ack(Instant now, const wire::TcpSegment& seg, bool dsack, bool advanced);
+  /// RFC 6675 pipe; without SACK, each duplicate ACK stands for a segment that left the
+  /// network (Linux tcp_add_reno_sack).
+  [[nodiscard]] std::uint32_t pipe() const noexcept;
+  /// Resends up to `max_len` bytes of scoreboard entry `i`.
+  void retransmit(Instant now, Outbox& out, std::size_t i, std::uint32_t max_len);
+  /// Sends one new segment of at most `len` bytes at SND.NXT, or nothing when Nagle or sender
+  /// SWS avoidance holds it back; returns whether it sent.
+  bool send_new_data(Instant now, Outbox& out, std::uint32_t len, std::uint32_t unsent);
+  void on_reorder_timeout(Instant now);
+  void on_rto_recovery(Instant now);
+  [[nodiscard]] TxStamp tx_stamp(Instant now) noexcept { return rate_.on_send(now, sb_.empty()); }
+  /// Linux tcp_should_expand_sndbuf + tcp_sndbuf_expand: grow the send buffer when it, not a
+  /// window, is what holds the sender back.
+  void maybe_grow_send_buffer() noexcept;
+  /// Pacing, when the congestion controller asks for it: whether a segment may go at `now`
+  /// (else the pacing timer is armed), and the schedule after one of `bytes` went.
+  [[nodiscard]] bool pacing_allows(Instant now) noexcept;
+  void on_paced(Instant now, std::uint32_t bytes) noexcept;
   void update_send_window(const wire::TcpSegment& seg);
   void fin_acked(Instant now, const wire::TcpSegment& seg);
   void peer_fin(Instant now, const wire::TcpSegment* seg);
@@ -153,7 +200,6 @@ class Connection {
   void send_segment(Instant now, Outbox& out, wire::SeqNum seq, std::uint8_t flags,
                     wire::Bytes payload);
   void send_syn_ack(Instant now, Outbox& out) { send_syn(now, out, true); }
-  void retransmit_head(Instant now, Outbox& out);
   [[nodiscard]] std::uint16_t advertise_window();
   [[nodiscard]] std::uint32_t ts_clock(Instant now) const noexcept;
   [[nodiscard]] wire::SeqNum data_end() const noexcept;
@@ -178,6 +224,8 @@ class Connection {
   Instant now_{};  // of the engine call in progress, for user calls made from handlers
   Stats& stats_;
   Observer& obs_;
+  BufferBudget& budget_;
+  std::size_t send_buffer_grown_ = 0;  // taken from budget_ beyond cfg_.send_buffer
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
   bool passive_ = true;
@@ -189,7 +237,6 @@ class Connection {
   RecvVars rcv_;
   wire::SeqNum iss_{};
   wire::SeqNum irs_{};
-  wire::SeqNum snd_max_{};   // highest SND.NXT ever, so go-back-N knows what is a resend
   wire::SeqNum data_seq_{};  // sequence number of snd_buf_'s first byte
   ByteRing snd_buf_;
   ByteRing rcv_buf_;
@@ -212,23 +259,44 @@ class Connection {
   bool peer_fin_ = false;                     // the peer's FIN was received in order
   std::optional<wire::SeqNum> peer_fin_seq_;  // a FIN that arrived ahead of missing data
 
-  // Congestion control (RFC 5681) and recovery (RFC 6582).
-  std::uint32_t cwnd_ = 0;
-  std::uint32_t ssthresh_ = 0xffffffffU;
-  std::uint32_t cwnd_acked_ = 0;  // bytes acknowledged toward the next increase in avoidance
-  unsigned dupacks_ = 0;
-  bool in_recovery_ = false;
-  wire::SeqNum recover_{};
-  wire::SeqNum sack_high_{};  // highest right edge the peer's SACK blocks have reported
+  // Sending under loss: what is in flight (RFC 6675), RACK (RFC 8985), delivery rate, and the
+  // congestion controller, made at the handshake once the MSS is known.
+  Scoreboard sb_;
+  Rack rack_;
+  DeliveryRate rate_;
+  std::unique_ptr<CongestionControl> cc_;
+  Recovery recovery_ = Recovery::Open;
+  wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq), while not Open
+  unsigned dupacks_ = 0;           // without SACK only (RFC 5681 §3.2, RFC 6582)
+  bool cwnd_limited_ = false;      // the last flight stopped at cwnd (RFC 7661)
+  wire::SeqNum cwnd_usage_seq_{};  // cwnd_limited_ describes the flight ending here
+  // PRR (RFC 6937 §3), in bytes.
+  std::uint32_t prr_delivered_ = 0;
+  std::uint32_t prr_out_ = 0;
+  std::uint32_t recover_fs_ = 0;
+  std::uint32_t prr_cwnd_ = 0;
+  // Undo of a spurious reduction: DSACKs for every retransmission (Linux undo_retrans), or an
+  // ACK echoing a timestamp older than our first retransmission (Eifel, RFC 3522).
+  bool undo_possible_ = false;
+  std::int64_t undo_retrans_ = 0;  // bytes retransmitted in the episode, less those DSACKed
+  wire::SeqNum undo_marker_{};     // SND.UNA when the episode began
+  std::optional<std::uint32_t> retrans_tsval_;
+  // Tail loss probe episode (RFC 8985 §7.4).
+  std::optional<wire::SeqNum> tlp_end_;
+  bool tlp_retrans_ = false;
 
-  // RTT (RFC 6298) with Karn's rule: one timed segment at a time, never a retransmitted one.
+  // RTT (RFC 6298) from ranges sent once (Karn), else from timestamps (RFC 7323 §4); the
+  // windowed minimum feeds RACK and the congestion controller.
   RttEstimator rtt_;
-  std::optional<wire::SeqNum> timed_seq_;
-  Instant timed_at_{};
+  Duration min_rtt_{};
+  Instant min_rtt_at_{};
 
   // Timers are plain data; next_deadline() is their minimum.
   std::optional<Instant> retransmit_;
   std::optional<Instant> loss_probe_;  // RFC 8985 §7 tail loss probe, earlier than the RTO
+  std::optional<Instant> reorder_;     // RFC 8985 §6.3 RACK reordering timer
+  std::optional<Instant> pace_;        // the pacing rate lets the next segment go then
+  Instant pacing_next_{};              // when the paced schedule allows the next byte
   bool probe_outstanding_ = false;     // one probe per flight, until an ACK advances SND.UNA
   std::optional<Instant> persist_;
   std::optional<Instant> delayed_ack_;

@@ -12,6 +12,7 @@
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/core/token_bucket.hpp"
+#include "tapsrv/tcp/buffer_budget.hpp"
 #include "tapsrv/tcp/config.hpp"
 #include "tapsrv/tcp/connection.hpp"
 #include "tapsrv/tcp/four_tuple.hpp"
@@ -81,6 +82,7 @@ class Engine {
   IsnSource& isn_;
   Stats& stats_;
   Observer& obs_;
+  BufferBudget send_budget_{cfg_.send_buffer_budget};
   std::unordered_map<std::uint16_t, Listener> listeners_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
   TimerWheel timers_;  // each connection at most once, at its next deadline

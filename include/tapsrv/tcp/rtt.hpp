@@ -10,7 +10,7 @@ namespace tapsrv::tcp {
 class RttEstimator {
  public:
   RttEstimator(Duration initial, Duration min, Duration max) noexcept
-      : rto_{initial}, min_{min}, max_{max} {}
+      : rto_{initial}, initial_{initial}, min_{min}, max_{max} {}
 
   /// RFC 6298 (2.2) and (2.3); the clock granularity G is our 1 µs tick, so it never dominates.
   void sample(Duration r) noexcept {
@@ -26,6 +26,14 @@ class RttEstimator {
     rto_ = std::clamp(srtt_ + std::max(Duration{1}, 4 * rttvar_), min_, max_);
     backoff_ = 0;
   }
+  /// An ACK advanced SND.UNA: the path works again, so the backed-off RTO collapses to the
+  /// estimate (RFC 6298 §5 note; Linux clears icsk_backoff in tcp_ack).
+  void reset_backoff() noexcept {
+    if (backoff_ == 0) { return; }
+    backoff_ = 0;
+    rto_ =
+        has_sample_ ? std::clamp(srtt_ + std::max(Duration{1}, 4 * rttvar_), min_, max_) : initial_;
+  }
   /// RFC 6298 (5.5): double the RTO on a timeout, up to the maximum.
   void back_off() noexcept {
     ++backoff_;
@@ -33,6 +41,7 @@ class RttEstimator {
   }
   [[nodiscard]] Duration rto() const noexcept { return rto_; }
   [[nodiscard]] Duration srtt() const noexcept { return srtt_; }
+  [[nodiscard]] Duration rttvar() const noexcept { return rttvar_; }
   [[nodiscard]] bool has_sample() const noexcept { return has_sample_; }
   [[nodiscard]] unsigned backoffs() const noexcept { return backoff_; }
 
@@ -40,6 +49,7 @@ class RttEstimator {
   Duration srtt_{};
   Duration rttvar_{};
   Duration rto_;
+  Duration initial_;
   Duration min_;
   Duration max_;
   unsigned backoff_ = 0;
