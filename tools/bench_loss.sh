@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2154 # variables of tools/bench, which sources this file
 # The loss section of tools/bench (`--only loss`); sourced by it, and uses its helpers (new_ns,
 # start_kernel_server, stop, die, field) and variables (LG, TAPSRV, work, pids, tapsrv_args).
 #
