@@ -10,8 +10,10 @@
 
 namespace loadgen {
 
-int upload(const sockaddr_in& to, std::uint64_t bytes);
-int download(const sockaddr_in& to, std::uint64_t bytes);
+// With `limit_s`, a transfer still running after that many seconds stops and reports the bytes
+// it moved so far with finished=0 (exit status 0); only errors and wrong bytes fail.
+int upload(const sockaddr_in& to, std::uint64_t bytes, std::optional<std::uint64_t> limit_s);
+int download(const sockaddr_in& to, std::uint64_t bytes, std::optional<std::uint64_t> limit_s);
 int echo(const sockaddr_in& to, std::uint64_t bytes);
 int conns(const sockaddr_in& to, std::uint64_t count, unsigned concurrency);
 int latency(const sockaddr_in& to, std::uint64_t count);

@@ -4,6 +4,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,8 +14,10 @@
 namespace {
 
 constexpr const char* kUsage = R"(usage: tapsrv-loadgen COMMAND HOST PORT ...
-  upload   HOST PORT BYTES              send BYTES to a discard server, wait for its close
-  download HOST PORT BYTES              read BYTES from a chargen server, checking RFC 864 lines
+  upload   HOST PORT BYTES [--time-limit S]
+                                        send BYTES to a discard server, wait for its close
+  download HOST PORT BYTES [--time-limit S]
+                                        read BYTES from a chargen server, checking RFC 864 lines
   echo     HOST PORT BYTES              send BYTES to an echo server and check every byte back
   conns    HOST PORT COUNT CONCURRENCY  COUNT x (connect, 16-byte echo, close) on CONCURRENCY threads
   latency  HOST PORT COUNT              COUNT 1-byte round trips on one connection: p50, p99
@@ -22,7 +25,8 @@ constexpr const char* kUsage = R"(usage: tapsrv-loadgen COMMAND HOST PORT ...
                                         open COUNT connections, print "held N", keep them open
                                         until a line on stdin or SIGTERM
 BYTES and COUNT take a K, M or G suffix (binary). Prints one "result ..." line; exits 1 on any
-error or wrong byte.
+error or wrong byte. --time-limit S: a transfer not done after S seconds stops there and reports
+the bytes that arrived (for an upload, those the server acknowledged) with finished=0.
 )";
 
 [[noreturn]] void usage_error() {
@@ -44,8 +48,16 @@ int main(int argc, char** argv) {
   }
   const auto to = parse_endpoint(a[1], a[2]);
   const auto n = parse_count(a[3], "count");
-  if (cmd == "upload" && a.size() == 4) { return upload(to, n); }
-  if (cmd == "download" && a.size() == 4) { return download(to, n); }
+  const bool bulk = cmd == "upload" || cmd == "download";
+  std::optional<std::uint64_t> limit;
+  if (bulk && a.size() == 6 && a[4] == "--time-limit") {
+    limit = parse_count(a[5], "time limit");
+    if (*limit == 0) { die("--time-limit must be at least 1 second"); }
+  } else if (bulk && a.size() != 4) {
+    usage_error();
+  }
+  if (cmd == "upload") { return upload(to, n, limit); }
+  if (cmd == "download") { return download(to, n, limit); }
   if (cmd == "echo" && a.size() == 4) { return echo(to, n); }
   if (cmd == "latency" && a.size() == 4) { return latency(to, n); }
   if (cmd == "conns" && a.size() == 5) {
