@@ -250,6 +250,9 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   c.busy_poll = std::chrono::microseconds{o.busy_poll};
   c.sndbuf = o.sndbuf;
   c.rcvbuf = o.rcvbuf;
+  const auto cc = tcp::parse_cc_kind(o.cc);
+  if (!cc) { return "invalid --cc '" + o.cc + "': one of reno, cubic, bbr"; }
+  c.cc = *cc;
   for (const auto& [option, value, out] :
        {std::tuple{"--keepalive", o.keepalive, &c.keepalive},
         std::tuple{"--user-timeout", o.user_timeout, &c.user_timeout}}) {

@@ -10,6 +10,7 @@
 #include "tapsrv/core/expected.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/service/services.hpp"
+#include "tapsrv/tcp/congestion.hpp"
 #include "tapsrv/wire/addresses.hpp"
 
 namespace tapsrv::app {
@@ -39,6 +40,7 @@ struct Options {
   double keepalive = 0;               // seconds idle before probing; 0: off
   double user_timeout = 0;            // seconds data may stay unacknowledged; 0: off
   std::uint32_t busy_poll = 20;       // microseconds to keep polling after frames; 0: off
+  std::string cc = "cubic";           // congestion control: reno, cubic or bbr
 };
 
 struct PortSpec {
@@ -70,6 +72,7 @@ struct Config {
   std::optional<Duration> keepalive;
   std::optional<Duration> user_timeout;
   Duration busy_poll{};
+  tcp::CcKind cc = tcp::CcKind::Cubic;
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

@@ -51,6 +51,7 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--sndbuf", o.sndbuf, "send buffer per connection, bytes")->capture_default_str();
   up.add_option("--rcvbuf", o.rcvbuf, "receive buffer per connection, bytes (bounds the window)")
       ->capture_default_str();
+  up.add_option("--cc", o.cc, "congestion control: reno, cubic or bbr")->capture_default_str();
   up.add_option("--keepalive", o.keepalive, "seconds idle before keepalive probes (0: off)")
       ->capture_default_str();
   up.add_option("--user-timeout", o.user_timeout,
@@ -123,6 +124,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.syn_backlog = cfg.backlog;
   stack_cfg.tcp.send_buffer = cfg.sndbuf;
   stack_cfg.tcp.recv_buffer = cfg.rcvbuf;
+  stack_cfg.tcp.congestion_control = cfg.cc;
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;

@@ -148,7 +148,7 @@ void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
                           .rtt = rtt,
                           .min_rtt = min_rtt_,
                           .srtt = rtt_.srtt(),
-                          .in_recovery = recovery_ == Recovery::Fast,
+                          .in_recovery = recovery_ != Recovery::Open,
                           .cwnd_limited = cwnd_limited_,
                           .rate = rate_.take_sample(now, min_rtt_, d.delivered > 0)});
   }

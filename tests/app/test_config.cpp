@@ -421,6 +421,23 @@ TEST_SUITE("app.config") {
     }
   }
 
+  TEST_CASE("--cc: reno, cubic or bbr, default cubic (Linux's default)") {
+    Options o;
+    CHECK(config_of(o).cc == tcp::CcKind::Cubic);
+    for (const auto& [text, kind] : {std::pair{"reno", tcp::CcKind::Reno},
+                                     {"cubic", tcp::CcKind::Cubic},
+                                     {"bbr", tcp::CcKind::Bbr}}) {
+      o.cc = text;
+      CHECK(config_of(o).cc == kind);
+    }
+    for (const char* bad : {"", "BBR", "vegas", "cubic ", "bbr2"}) {
+      CAPTURE(bad);
+      Options b;
+      b.cc = bad;
+      check_names(b, "--cc", std::string{"'"} + bad + "'");
+    }
+  }
+
   TEST_CASE("--busy-poll: 0 (off) to 1000 microseconds, default 20") {
     Options o;
     CHECK(config_of(o).busy_poll == std::chrono::microseconds{20});

@@ -46,6 +46,29 @@ struct AckSample {
   RateSample rate{};
 };
 
+/// Packet-timed round trips, counted from delivery as Linux's tcp_bbr.c bbr_update_bw does: a
+/// round ends when an ACK's sampled segment was sent after the round began, i.e. when
+/// `rate.prior_delivered >= next_round_delivered`; the next round then ends with what is
+/// delivered by now. Only ACKs with a valid rate sample count (Linux skips the others too).
+class RoundCounter {
+ public:
+  /// True when `s` starts a new round.
+  bool on_ack(const AckSample& s) noexcept {
+    if (!s.rate.valid() || s.rate.prior_delivered < next_round_delivered_) { return false; }
+    next_round_delivered_ = s.delivered;
+    ++count_;
+    return true;
+  }
+  /// Starts a round now: it ends once what is delivered by now has been delivered (Linux does
+  /// this on entering recovery and PROBE_RTT).
+  void restart(std::uint64_t delivered) noexcept { next_round_delivered_ = delivered; }
+  [[nodiscard]] std::uint64_t count() const noexcept { return count_; }
+
+ private:
+  std::uint64_t next_round_delivered_ = 0;
+  std::uint64_t count_ = 0;
+};
+
 /// One connection's congestion controller. Pure: time comes in as arguments.
 class CongestionControl {
  public:
@@ -77,7 +100,11 @@ class CongestionControl {
 };
 
 /// `mss`: the payload size of a full segment; `initial_cwnd`: bytes (RFC 6928: 10 segments).
-[[nodiscard]] std::unique_ptr<CongestionControl> make_congestion_control(
-    CcKind kind, std::uint32_t mss, std::uint32_t initial_cwnd);
+/// `seed` draws BBR's random gain-cycle phase (Linux uses prandom_u32_max there); the engine
+/// is pure, so pass something that differs per connection, such as the ISN. Others ignore it.
+[[nodiscard]] std::unique_ptr<CongestionControl> make_congestion_control(CcKind kind,
+                                                                         std::uint32_t mss,
+                                                                         std::uint32_t initial_cwnd,
+                                                                         std::uint64_t seed = 0);
 
 }  // namespace tapsrv::tcp
