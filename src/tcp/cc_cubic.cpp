@@ -20,7 +20,7 @@ constexpr int kMinRttDivisor = 8;
 constexpr std::uint32_t kNRttSample = 8;
 constexpr double kCssGrowthDivisor = 4;
 constexpr std::uint32_t kCssRounds = 5;
-constexpr std::uint32_t kUnpacedL = 8;  // segments per ACK; infinite when paced
+constexpr std::uint32_t kUnpacedL = 8;       // segments per ACK; infinite when paced
 constexpr bool kLimitUnpacedBursts = false;  // see the deviation in on_ack
 
 double seconds(Duration d) noexcept { return std::chrono::duration<double>(d).count(); }
@@ -55,8 +55,8 @@ void CubicCc::grow(const AckSample& s) noexcept {
       // Deviation: L is infinite for us as when paced, as in Linux (bictcp has no L). Our
       // peers' GRO sends one ACK per TSO burst of dozens of segments, and L = 8 would cap slow
       // start at 8 segments per burst, far below doubling per round trip.
-      const double l = params_.paced || !kLimitUnpacedBursts ? double(acked)
-                                                             : double(kUnpacedL) * mss();
+      const double l =
+          params_.paced || !kLimitUnpacedBursts ? double(acked) : double(kUnpacedL) * mss();
       const double step = std::min(double(acked), l);
       add_bytes(phase_ == HystartPhase::Css ? step / kCssGrowthDivisor : step);
       return;
