@@ -164,6 +164,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
 
   c.no_config = o.no_config;
   c.offload = !o.no_offload;
+  c.ecn = !o.no_ecn;
   if (o.no_config && (o.bridge || o.host_ip || o.mtu)) {
     return ConfigError{
         "--no-config uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "

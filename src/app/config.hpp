@@ -26,6 +26,7 @@ struct Options {
   std::optional<std::string> gateway;
   bool no_config = false;
   bool no_offload = false;
+  bool no_ecn = false;
   std::vector<std::string> ports{"3333"};
   std::optional<std::string> pcap;
   std::string log_level = "info";
@@ -57,6 +58,7 @@ struct Config {
   std::uint16_t mtu = 1500;  // with --no-config, replaced by the TAP's own at start-up
   bool no_config = false;
   bool offload = true;  // checksum and segmentation offload through the TAP's virtio-net header
+  bool ecn = true;      // RFC 3168 when a peer's SYN asks (tcp::Config::ecn)
   std::vector<PortSpec> ports;
   std::optional<std::string> pcap;
   std::string log_level;

@@ -36,6 +36,7 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_flag("--no-config", o.no_config, "use an existing persistent TAP exactly as it is");
   up.add_flag("--no-offload", o.no_offload,
               "exchange plain frames of at most the MTU, every checksum computed by tapsrv");
+  up.add_flag("--no-ecn", o.no_ecn, "refuse ECN (RFC 3168) even when a client's SYN asks for it");
   up.add_option("--port", o.ports, "TCP PORT[:echo|discard|chargen|http], repeatable")
       ->capture_default_str();
   up.add_option("--arp-timeout", o.arp_timeout, "seconds a learned neighbour stays valid")
@@ -126,6 +127,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
+  stack_cfg.tcp.ecn = cfg.ecn;
   Stack stack{stack_cfg, stats, isn, observer, observer};
 
   spdlog::info("{}", how_to_reach(cfg));

@@ -430,6 +430,13 @@ TEST_SUITE("app.config") {
     check_names(o, "--busy-poll", "1001");
   }
 
+  TEST_CASE("--no-ecn: ECN is accepted by default (Linux tcp_ecn=2), refused with the flag") {
+    Options o;
+    CHECK(config_of(o).ecn);
+    o.no_ecn = true;
+    CHECK_FALSE(config_of(o).ecn);
+  }
+
   TEST_CASE("--pcap is passed through") {
     Options o;
     o.pcap = "/tmp/x.pcap";

@@ -52,12 +52,16 @@ struct Config {
   // tests keep the fixed default.
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
-  std::uint32_t initial_cwnd_segments = 10;  // RFC 6928
+  std::uint32_t initial_cwnd_segments = 10;   // RFC 6928
   CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
-  bool window_scaling = true;                // RFC 7323
-  bool timestamps = true;                    // RFC 7323
-  bool sack = true;                          // RFC 2018, receive side
-  bool nagle = true;                         // RFC 9293 §3.7.4
+  bool window_scaling = true;                 // RFC 7323
+  bool timestamps = true;                     // RFC 7323
+  bool sack = true;                           // RFC 2018, receive side
+  bool nagle = true;                          // RFC 9293 §3.7.4
+  // ECN (RFC 3168). The defaults are Linux's tcp_ecn=2: agree when a peer's SYN asks, never
+  // ask. `ecn` false is tcp_ecn=0 (never); `ecn_on_connect` too is tcp_ecn=1 (our SYNs ask).
+  bool ecn = true;
+  bool ecn_on_connect = false;
   // Segmentation offload: when non-zero, one segment may carry up to this many payload bytes
   // (a multiple of the MSS) for the device to cut into MSS-sized ones.
   std::uint32_t tso_max_payload = 0;
