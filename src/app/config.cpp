@@ -164,6 +164,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
 
   c.no_config = o.no_config;
   c.offload = !o.no_offload;
+  c.ecn = !o.no_ecn;
   if (o.no_config && (o.bridge || o.host_ip || o.mtu)) {
     return ConfigError{
         "--no-config uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "
@@ -249,6 +250,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   }
   c.busy_poll = std::chrono::microseconds{o.busy_poll};
   c.sndbuf = o.sndbuf;
+  c.sndbuf_autotune = !o.sndbuf_given;
   c.rcvbuf = o.rcvbuf;
   const auto cc = tcp::parse_cc_kind(o.cc);
   if (!cc) { return "invalid --cc '" + o.cc + "': one of reno, cubic, bbr"; }

@@ -27,6 +27,7 @@ struct Options {
   std::optional<std::string> gateway;
   bool no_config = false;
   bool no_offload = false;
+  bool no_ecn = false;
   std::vector<std::string> ports{"3333"};
   std::optional<std::string> pcap;
   std::string log_level = "info";
@@ -35,6 +36,7 @@ struct Options {
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
   std::uint32_t sndbuf = 256 * 1024;  // bytes per connection
+  bool sndbuf_given = false;          // --sndbuf fixes the size: no autotuning (as SO_SNDBUF)
   std::uint32_t rcvbuf = 256 * 1024;  // bytes per connection; bounds the advertised window
   std::string user = "nobody";        // who to become after set-up when started as root
   double keepalive = 0;               // seconds idle before probing; 0: off
@@ -59,6 +61,7 @@ struct Config {
   std::uint16_t mtu = 1500;  // with --no-config, replaced by the TAP's own at start-up
   bool no_config = false;
   bool offload = true;  // checksum and segmentation offload through the TAP's virtio-net header
+  bool ecn = true;      // RFC 3168 when a peer's SYN asks (tcp::Config::ecn)
   std::vector<PortSpec> ports;
   std::optional<std::string> pcap;
   std::string log_level;
@@ -67,6 +70,7 @@ struct Config {
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
   std::uint32_t sndbuf = 256 * 1024;
+  bool sndbuf_autotune = true;
   std::uint32_t rcvbuf = 256 * 1024;
   std::string user;
   std::optional<Duration> keepalive;

@@ -30,6 +30,8 @@ std::string flag_names(wire::TcpFlags f) {
   add(f.psh(), "PSH");
   add(f.ack(), "ACK");
   add(f.urg(), "URG");
+  add(f.ece(), "ECE");
+  add(f.cwr(), "CWR");
   return s.empty() ? "none" : s;
 }
 

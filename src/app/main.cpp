@@ -36,6 +36,7 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_flag("--no-config", o.no_config, "use an existing persistent TAP exactly as it is");
   up.add_flag("--no-offload", o.no_offload,
               "exchange plain frames of at most the MTU, every checksum computed by tapsrv");
+  up.add_flag("--no-ecn", o.no_ecn, "refuse ECN (RFC 3168) even when a client's SYN asks for it");
   up.add_option("--port", o.ports, "TCP PORT[:echo|discard|chargen|http], repeatable")
       ->capture_default_str();
   up.add_option("--arp-timeout", o.arp_timeout, "seconds a learned neighbour stays valid")
@@ -123,11 +124,13 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.max_connections = cfg.max_conns;
   stack_cfg.tcp.syn_backlog = cfg.backlog;
   stack_cfg.tcp.send_buffer = cfg.sndbuf;
+  stack_cfg.tcp.send_buffer_autotune = cfg.sndbuf_autotune;
   stack_cfg.tcp.recv_buffer = cfg.rcvbuf;
   stack_cfg.tcp.congestion_control = cfg.cc;
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
+  stack_cfg.tcp.ecn = cfg.ecn;
   Stack stack{stack_cfg, stats, isn, observer, observer};
 
   spdlog::info("{}", how_to_reach(cfg));
@@ -158,6 +161,7 @@ int main(int argc, char** argv) {
   add_up_options(*up, opts);
   try {
     cli.parse(argc, argv);
+    opts.sndbuf_given = up->count("--sndbuf") > 0;
   } catch (const CLI::CallForHelp& e) { return cli.exit(e); } catch (const CLI::CallForAllHelp& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {

@@ -92,6 +92,10 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
     case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";
+    case Counter::TcpEcnNegotiated: return "tcp_ecn_negotiated";
+    case Counter::TcpCeReceived: return "tcp_ce_received";
+    case Counter::TcpEceReceived: return "tcp_ece_received";
+    case Counter::TcpEcnReductions: return "tcp_ecn_reductions";
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";

@@ -32,6 +32,7 @@ static_assert(std::endian::native == std::endian::little, "the TAP's header is l
 constexpr std::uint8_t kNeedsCsum = 1;  // VIRTIO_NET_HDR_F_NEEDS_CSUM
 constexpr std::uint8_t kDataValid = 2;  // VIRTIO_NET_HDR_F_DATA_VALID
 constexpr std::uint8_t kGsoTcpV4 = 1;   // VIRTIO_NET_HDR_GSO_TCPV4
+constexpr std::uint8_t kGsoEcn = 0x80;  // VIRTIO_NET_HDR_GSO_ECN
 
 // Where a TCP header keeps its length (the data offset), which GSO needs to know.
 constexpr std::size_t kTcpDataOffsetByte = 12;
@@ -56,7 +57,9 @@ VnetHeader tx_header(wire::Bytes frame, TxOffload o) noexcept {
   if (o.gso_size != 0 && o.csum_start + kTcpDataOffsetByte < frame.size()) {
     const auto tcp_header_len = static_cast<std::uint16_t>(
         (std::to_integer<unsigned>(frame[o.csum_start + kTcpDataOffsetByte]) >> 4) * 4);
-    h.gso_type = kGsoTcpV4;
+    // virtio_net_hdr_to_skb turns GSO_ECN into SKB_GSO_TCP_ECN: the segment has CWR set, and
+    // tcp_gso_segment (or a device with NETIF_F_TSO_ECN) keeps it on the first piece only.
+    h.gso_type = static_cast<std::uint8_t>(kGsoTcpV4 | (o.gso_ecn ? kGsoEcn : 0));
     h.gso_size = o.gso_size;
     h.hdr_len = static_cast<std::uint16_t>(o.csum_start + tcp_header_len);
   }
@@ -82,7 +85,11 @@ TapDevice TapDevice::open(const std::string& name, bool offload) {
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   if (::ioctl(fd.get(), TUNSETIFF, &ifr) < 0) { throw_tunsetiff(errno, name); }
   if (offload) {
-    const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+    // TUN_F_TSO_ECN lets the kernel hand us uncut segments with CWR too (its tun set_offload
+    // turns it into NETIF_F_TSO_ECN); without it, it cuts them first. Taking them whole is
+    // right: CWR means one thing once, as it does for a GRO'd segment in Linux's receiver.
+    // Our own TSO frames with CWR need no feature: tun takes GSO_ECN from us regardless.
+    const unsigned features = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
     if (::ioctl(fd.get(), TUNSETOFFLOAD, features) < 0) {
       throw std::system_error(errno, std::generic_category(),
                               "TUNSETOFFLOAD on " + name + " (try --no-offload)");

@@ -16,7 +16,9 @@ void Ipv4Layer::on_icmp(Instant now, const wire::Ipv4View& ip) {
   if (icmp->type() != wire::icmp_type::kEchoRequest) {
     return stats_.count(Drop::IcmpUnhandledType);
   }
-  // RFC 1122 §3.2.2.6: same identifier, sequence and data; we echo the TOS as Linux does.
+  // RFC 1122 §3.2.2.6: same identifier, sequence and data; we echo the DSCP as Linux does.
+  // Deviation: Linux (icmp_reply) echoes the ECN bits too; ICMP does not answer congestion, so
+  // we send Not-ECT (RFC 3168 §5: ECT only from an ECN-capable transport).
   const auto body = icmp->body();
   const bool sent =
       send(now, ip.src(), wire::ip_proto::kIcmp, ip.tos(), wire::kIcmpHeaderLen + body.size(),

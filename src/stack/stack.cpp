@@ -83,9 +83,12 @@ void Stack::on_tcp(Instant now, const wire::Ipv4View& ip, RxOffload rx) {
   if (wire::kIpv4MinHeaderLen + ip.payload().size() > cfg_.mtu) {
     stats_.add(Counter::RxOffloadedSegments);
   }
-  const auto seg = wire::decode(*view);
-  if (!seg) { return stats_.count(seg.error()); }
-  tcp_.on_segment(now, ip.src(), ip.dst(), *seg, tcp_out_);
+  const auto decoded = wire::decode(*view);
+  if (!decoded) { return stats_.count(decoded.error()); }
+  // TCP's ECN logic (RFC 3168 §6.1.3) needs the IP codepoint, which the TCP header lacks.
+  wire::TcpSegment seg = *decoded;
+  seg.ecn = ip.ecn();
+  tcp_.on_segment(now, ip.src(), ip.dst(), seg, tcp_out_);
 }
 
 void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
@@ -100,12 +103,16 @@ void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) 
                .partial_checksum = true,
                .csum_start = 0,
                .csum_offset = wire::kTcpChecksumOffset};
+    // CWR belongs on the first piece only (RFC 3168 §6.1.2): as Linux's tcp_ecn_send, tell the
+    // device (SKB_GSO_TCP_ECN), so that one which cannot clear it on the rest leaves the
+    // cutting to the kernel's tcp_gso_segment, which does.
+    offload.gso_ecn = offload.gso_size != 0 && seg.flags.cwr();
     if (offload.gso_size != 0) { stack_.stats_.add(Counter::TxTsoSegments); }
   }
   stack_.ipv4_.send(
       stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
       [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out, checksum); },
-      offload);
+      offload, seg.ecn);
 }
 
 std::optional<Instant> Stack::next_deadline() const noexcept {

@@ -67,6 +67,7 @@ void Connection::open_from_cookie(Instant now, const wire::TcpSegment& syn, SeqN
   if (check_sequence(now, seg) == Step::Stop) { return; }
   heard_from_peer(now);
   if (check_ack(now, seg, out) == Step::Stop) { return; }
+  if (ecn_.on_segment(seg)) { ack_now_ = true; }
   process_text(now, seg);
   check_fin(now, seg);
 }
@@ -85,6 +86,7 @@ void Connection::accept_syn(Instant now, const wire::TcpSegment& syn, SeqNum iss
   snd_.wl2 = iss;
 
   negotiate(syn.options);
+  ecn_.on_syn(syn);  // RFC 3168 §6.1.1: did the SYN ask for ECN?
   enter(State::SynReceived, now, cause, cause == Cause::Segment ? &syn : nullptr);
 }
 

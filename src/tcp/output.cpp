@@ -91,6 +91,12 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
     delayed_ack_.reset();
     unacked_bytes_ = 0;
   }
+  if (!s.flags.rst()) {
+    // RFC 3168 §6.1: ECT(0) on new data only, ECE while echoing CE, CWR after a reduction.
+    const EcnMarking m = ecn_.on_send(!payload.empty(), seq < snd_.nxt);
+    s.ecn = m.ecn;
+    s.flags.bits |= m.flags;
+  }
   if (ts_enabled_) { s.options.timestamps = wire::Timestamps{ts_clock(now), ts_recent_}; }
   if (sack_enabled_ && s.flags.ack() && !reassembly_.empty()) {
     s.options.sack_count = reassembly_.sack_blocks(rcv_.nxt, s.options.sack, sack_blocks_to_send());
@@ -106,6 +112,8 @@ void Connection::send_syn(Instant now, Outbox& out, bool with_ack) {
                      .seq = iss_,
                      .flags = TcpFlags{static_cast<std::uint8_t>(TcpFlags::kSyn |
                                                                  (with_ack ? TcpFlags::kAck : 0))}};
+  // RFC 3168 §6.1.1: ECE on our SYN-ACK when we agreed, ECE|CWR on a SYN that asks.
+  s.flags.bits |= with_ack ? ecn_.syn_ack_flags() : ecn_.syn_flags(retries_ > 0);
   // The window of a SYN is unscaled (RFC 7323 §2.2).
   const auto wnd = std::min<std::size_t>(rcv_buf_.free(), kMaxUnscaledWindow);
   s.window = static_cast<std::uint16_t>(wnd);

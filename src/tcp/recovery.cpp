@@ -218,6 +218,7 @@ void Connection::enter_fast_recovery(Instant now) {
   const std::uint32_t flight = pipe();
   start_undo_episode();
   cc_->on_congestion(now, flight);
+  ecn_.on_loss_reduction(snd_.nxt);
   recovery_ = Recovery::Fast;
   recover_ = snd_.nxt;
   prr_delivered_ = 0;
@@ -234,6 +235,7 @@ void Connection::on_rto_recovery(Instant now) {
   // the window. Linux tcp_enter_loss.
   if (recovery_ == Recovery::Open || !undo_possible_) { start_undo_episode(); }
   cc_->on_rto(now, pipe());
+  ecn_.on_loss_reduction(snd_.nxt);
   sb_.mark_all_lost();
   recovery_ = Recovery::Loss;
   recover_ = snd_.nxt;

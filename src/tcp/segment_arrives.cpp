@@ -39,6 +39,7 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
   if (check_syn(now, seg, out) == Step::Stop) { return; }  // fourth (+ RFC 5961 §4.2)
   if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
+  if (ecn_.on_segment(seg)) { ack_now_ = true; }           // RFC 3168 §6.1.3: CE, CWR
   process_text(now, seg);                                  // sixth (URG ignored) and seventh
   check_fin(now, seg);                                     // eighth
 }
@@ -203,6 +204,12 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     retries_ = 0;
     enter(State::Established, now, Cause::Segment, &seg);
     events_ |= kEstablished;
+  }
+  // RFC 3168 §6.1.2: an ECN-Echo is congestion without loss, answered once per window; a
+  // reduction for loss already covers its window.
+  if (ecn_.on_ack(seg, snd_.nxt) && recovery_ == Recovery::Open && cc_) {
+    cc_->on_congestion(now, pipe());
+    cc_->on_recovery_end(now);
   }
   const std::uint32_t old_wnd = snd_.wnd;
   // RFC 5681 §2's duplicate ACK, which only a peer without SACK needs counted: with SACK the

@@ -33,6 +33,7 @@ void Connection::on_syn_sent(Instant now, const TcpSegment& seg, Outbox& out) {
   snd_.wl1 = seg.seq;
   snd_.wl2 = seg.ack;
   if (has_ack) {
+    ecn_.on_syn_ack(seg);
     snd_.una = seg.ack;
     retransmit_.reset();
     retries_ = 0;

@@ -20,7 +20,8 @@ Expected<Ipv4View, Drop> Ipv4View::parse(Bytes b) noexcept {
 
 void write_ipv4_header(MutBytes out, const Ipv4Header& h) noexcept {
   out[0] = std::byte{0x45};  // version 4, IHL 5
-  out[1] = std::byte{h.tos};
+  out[1] =
+      std::byte{static_cast<std::uint8_t>((h.tos & ~kEcnMask) | static_cast<std::uint8_t>(h.ecn))};
   store_be16(out, 2, static_cast<std::uint16_t>(kIpv4MinHeaderLen + h.payload_len));
   store_be16(out, 4, h.ident);
   store_be16(out, 6, h.dont_fragment ? 0x4000 : 0);

@@ -407,6 +407,9 @@ TEST_SUITE("app.config") {
     Options o;
     CHECK(config_of(o).sndbuf == 256 * 1024);
     CHECK(config_of(o).rcvbuf == 256 * 1024);
+    CHECK(config_of(o).sndbuf_autotune);  // the default only starts the send buffer
+    o.sndbuf_given = true;
+    CHECK_FALSE(config_of(o).sndbuf_autotune);  // an explicit --sndbuf fixes it
     o.sndbuf = 4096;
     o.rcvbuf = 64U << 20;
     CHECK(config_of(o).sndbuf == 4096);
@@ -445,6 +448,13 @@ TEST_SUITE("app.config") {
     CHECK(config_of(o).busy_poll == Duration{0});
     o.busy_poll = 1001;
     check_names(o, "--busy-poll", "1001");
+  }
+
+  TEST_CASE("--no-ecn: ECN is accepted by default (Linux tcp_ecn=2), refused with the flag") {
+    Options o;
+    CHECK(config_of(o).ecn);
+    o.no_ecn = true;
+    CHECK_FALSE(config_of(o).ecn);
   }
 
   TEST_CASE("--pcap is passed through") {

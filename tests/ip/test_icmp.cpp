@@ -87,17 +87,19 @@ TEST_SUITE("ip.icmp") {
     }
   }
 
-  TEST_CASE("the TOS byte is echoed, as Linux does") {
+  TEST_CASE("the DSCP is echoed, as Linux does, but the reply is always Not-ECT") {
     StackHarness h;
     h.learn(kPeerIp, kPeerMac);
-    for (std::uint8_t tos : {0x00, 0x10, 0xb8, 0xff}) {
+    for (std::uint8_t tos : {0x00, 0x10, 0xb8, 0x02, 0x03, 0xb9, 0xff}) {
       CAPTURE(tos);
       Ipv4Spec s;
       s.tos = tos;
       h.receive(ping(1, 1, test::pattern(8), s));
       const auto sent = h.drain();
       REQUIRE(sent.size() == 1);
-      CHECK(decode_ipv4(sent[0]).ip.tos() == tos);
+      const auto out = decode_ipv4(sent[0]);
+      CHECK(out.ip.tos() == (tos & 0xfc));
+      CHECK(out.ip.ecn() == wire::Ecn::NotEct);
     }
   }
 

@@ -7,6 +7,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "tapsrv/tcp/engine.hpp"
@@ -294,8 +295,10 @@ TEST_SUITE("sim.lossy_transfer") {
     for (const CcKind cc : {CcKind::Reno, CcKind::Cubic, CcKind::Bbr}) {
       for (const Model& m : models) {
         for (std::uint32_t seed = 1; seed <= 8; ++seed) {
-          CAPTURE(name(cc));
-          CAPTURE(m.name);
+          const std::string model{m.name};  // a string, so doctest prints the text
+          const std::string algorithm{name(cc)};
+          CAPTURE(algorithm);
+          CAPTURE(model);
           CAPTURE(seed);
           const auto r = transfer(seed, m.link, 1 << 20, cc);
           CHECK(r.completed);
@@ -307,7 +310,7 @@ TEST_SUITE("sim.lossy_transfer") {
           // handshake, whose SYNs and FINs have no SACK to tell of their loss.
           const std::uint64_t timeouts = r.a.get(Counter::TcpRetransmitTimeouts);
           CHECK(timeouts <= 2 + r.link_lost / 10);
-          MESSAGE(name(cc), " ", m.name, " seed ", seed, ": ", r.link_lost, " lost of ",
+          MESSAGE(algorithm, " ", model, " seed ", seed, ": ", r.link_lost, " lost of ",
                   r.link_sent, ", ", timeouts, " timeouts, ", r.a.get(Counter::TcpRetransmits),
                   " retransmissions, ", r.a.get(Counter::TcpSpuriousUndos), " undone, t=",
                   std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count(), "ms");

@@ -76,6 +76,7 @@ Buffer ipv4_packet(const Ipv4Spec& s, wire::Bytes payload) {
                                  .protocol = s.protocol,
                                  .ttl = s.ttl,
                                  .tos = s.tos,
+                                 .ecn = static_cast<wire::Ecn>(s.tos & wire::kEcnMask),
                                  .ident = s.ident,
                                  .dont_fragment = s.dont_fragment,
                                  .payload_len = static_cast<std::uint16_t>(payload.size()),

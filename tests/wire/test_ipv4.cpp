@@ -281,6 +281,34 @@ TEST_SUITE("wire.ipv4") {
     CHECK(v->total_len() == 65535);
     CHECK(v->payload().size() == 65515);
   }
+
+  TEST_CASE("ECN (RFC 3168 §5): the view reads the two low TOS bits; the writer sets them") {
+    const std::pair<Ecn, std::uint8_t> codepoints[] = {
+        {Ecn::NotEct, 0}, {Ecn::Ect1, 1}, {Ecn::Ect0, 2}, {Ecn::Ce, 3}};
+    for (const auto& [ecn, bits] : codepoints) {
+      CAPTURE(static_cast<int>(ecn));
+      for (const std::uint8_t tos : {0x00, 0xb8, 0xff}) {
+        CAPTURE(tos);
+        Buffer b(20);
+        write_ipv4_header(b, Ipv4Header{.src = test::ip(10, 0, 0, 2),
+                                        .dst = test::ip(10, 0, 0, 1),
+                                        .protocol = ip_proto::kTcp,
+                                        .tos = tos,
+                                        .ecn = ecn});
+        // The DSCP comes from `tos`; its ECN bits never leak into the header, `ecn` decides.
+        CHECK(std::to_integer<std::uint8_t>(b[1]) == ((tos & 0xfc) | bits));
+        const auto v = Ipv4View::parse(b);
+        REQUIRE(v.has_value());
+        CHECK(v->ecn() == ecn);
+      }
+    }
+  }
+
+  TEST_CASE("a header written without an ECN codepoint is Not-ECT") {
+    Buffer b(20);
+    write_ipv4_header(b, Ipv4Header{.src = test::ip(10, 0, 0, 2), .dst = test::ip(10, 0, 0, 1)});
+    CHECK(std::to_integer<std::uint8_t>(b[1]) == 0);
+  }
 }
 
 }  // namespace

@@ -181,6 +181,21 @@ TEST_SUITE("wire.tcp") {
     REQUIRE(v.has_value());
     CHECK(decode(*v).error() == Drop::TcpBadOption);
   }
+
+  TEST_CASE("ECE and CWR (RFC 3168 §6.1) decode; the IP codepoint is not the header's to carry") {
+    TcpSegment s{.src_port = 1,
+                 .dst_port = 2,
+                 .seq = SeqNum{7},
+                 .flags = TcpFlags{TcpFlags::kSyn | TcpFlags::kEce | TcpFlags::kCwr}};
+    s.ecn = Ecn::Ce;  // ignored by encode(): it belongs to the IP header
+    const TcpSegment d = decoded(encoded(s));
+    CHECK(d.flags.ece());
+    CHECK(d.flags.cwr());
+    CHECK(d.flags.syn());
+    CHECK(d.ecn == Ecn::NotEct);  // the stack fills it in from the IP header
+    CHECK_FALSE(TcpFlags{TcpFlags::kAck}.ece());
+    CHECK_FALSE(TcpFlags{TcpFlags::kAck}.cwr());
+  }
 }
 
 }  // namespace tapsrv::wire

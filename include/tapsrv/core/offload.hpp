@@ -17,6 +17,9 @@ struct TxOffload {
   bool partial_checksum = false;
   std::uint16_t csum_start = 0;
   std::uint16_t csum_offset = 0;
+  /// With gso_size: the segment carries CWR, which only the first piece may keep (virtio's
+  /// GSO_ECN, Linux's SKB_GSO_TCP_ECN; RFC 3168 §6.1.2 asks for CWR once per reduction).
+  bool gso_ecn = false;
   friend constexpr bool operator==(TxOffload, TxOffload) noexcept = default;
 };
 

@@ -94,6 +94,10 @@ enum class Counter : std::uint8_t {
   TcpOutOfOrder,
   TcpWindowProbes,
   TcpKeepaliveProbes,
+  TcpEcnNegotiated,  // connections that agreed on ECN (RFC 3168 §6.1.1)
+  TcpCeReceived,     // data segments that arrived marked CE
+  TcpEceReceived,    // ACKs with ECE, outside the handshake
+  TcpEcnReductions,  // window reductions in answer to ECE, at most one per window of data
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,

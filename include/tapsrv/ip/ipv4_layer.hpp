@@ -47,10 +47,12 @@ class Ipv4Layer {
   [[nodiscard]] std::optional<wire::Ipv4Addr> next_hop(wire::Ipv4Addr dst) const noexcept;
 
   /// `offload` offsets count from the start of the payload; a packet the device segments
-  /// (gso_size set) may exceed the MTU up to IPv4's 64 KiB limit.
+  /// (gso_size set) may exceed the MTU up to IPv4's 64 KiB limit. `tos` gives the DSCP bits
+  /// only: the ECN field is `ecn`, Not-ECT unless the transport takes part in ECN (RFC 3168 §5).
   template <class Fill>
   bool send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std::uint8_t tos,
-            std::size_t payload_len, Fill&& fill, TxOffload offload = {});
+            std::size_t payload_len, Fill&& fill, TxOffload offload = {},
+            wire::Ecn ecn = wire::Ecn::NotEct);
 
  private:
   [[nodiscard]] bool is_bad_source(wire::Ipv4Addr src) const noexcept;
@@ -64,7 +66,7 @@ class Ipv4Layer {
 
 template <class Fill>
 bool Ipv4Layer::send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std::uint8_t tos,
-                     std::size_t payload_len, Fill&& fill, TxOffload offload) {
+                     std::size_t payload_len, Fill&& fill, TxOffload offload, wire::Ecn ecn) {
   const auto hop = next_hop(dst);
   if (!hop) {
     stats_.count(Drop::Ipv4NoRoute);
@@ -85,6 +87,7 @@ bool Ipv4Layer::send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std
                                       .protocol = protocol,
                                       .ttl = cfg_.ttl,
                                       .tos = tos,
+                                      .ecn = ecn,
                                       .ident = next_ident_++,
                                       .dont_fragment = false,
                                       .payload_len = static_cast<std::uint16_t>(payload_len),

@@ -53,6 +53,9 @@ class Stack {
   [[nodiscard]] link::TxQueue& tx() noexcept { return tx_; }
   [[nodiscard]] const link::LinkLayer& link() const noexcept { return link_; }
   [[nodiscard]] const tcp::Engine& tcp() const noexcept { return tcp_; }
+  /// Where the engine's segments go: each becomes an IPv4 frame on tx() (ECN codepoint and
+  /// offload flags included). Exposed so tests can encode segments the engine does not make.
+  [[nodiscard]] tcp::Outbox& tcp_out() noexcept { return tcp_out_; }
 
  private:
   /// Encodes the engine's segments straight into IPv4 frames.

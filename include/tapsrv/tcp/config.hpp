@@ -64,6 +64,10 @@ struct Config {
   bool timestamps = true;                     // RFC 7323
   bool sack = true;                           // RFC 2018, receive side
   bool nagle = true;                          // RFC 9293 §3.7.4
+  // ECN (RFC 3168). The defaults are Linux's tcp_ecn=2: agree when a peer's SYN asks, never
+  // ask. `ecn` false is tcp_ecn=0 (never); `ecn_on_connect` too is tcp_ecn=1 (our SYNs ask).
+  bool ecn = true;
+  bool ecn_on_connect = false;
   // Segmentation offload: when non-zero, one segment may carry up to this many payload bytes
   // (a multiple of the MSS) for the device to cut into MSS-sized ones.
   std::uint32_t tso_max_payload = 0;

@@ -12,6 +12,7 @@
 #include "tapsrv/tcp/config.hpp"
 #include "tapsrv/tcp/congestion.hpp"
 #include "tapsrv/tcp/delivery_rate.hpp"
+#include "tapsrv/tcp/ecn.hpp"
 #include "tapsrv/tcp/four_tuple.hpp"
 #include "tapsrv/tcp/handler.hpp"
 #include "tapsrv/tcp/outbox.hpp"
@@ -265,6 +266,7 @@ class Connection {
   Rack rack_;
   DeliveryRate rate_;
   std::unique_ptr<CongestionControl> cc_;
+  EcnState ecn_{cfg_, stats_};  // RFC 3168
   Recovery recovery_ = Recovery::Open;
   wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq), while not Open
   unsigned dupacks_ = 0;           // without SACK only (RFC 5681 §3.2, RFC 6582)

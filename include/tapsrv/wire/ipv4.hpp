@@ -19,6 +19,10 @@ inline constexpr std::uint8_t kTcp = 6;
 inline constexpr std::uint8_t kUdp = 17;
 }  // namespace ip_proto
 
+/// The ECN field, the two low bits of the IPv4 TOS byte (RFC 3168 §5). The values are the wire's.
+enum class Ecn : std::uint8_t { NotEct = 0, Ect1 = 1, Ect0 = 2, Ce = 3 };
+inline constexpr std::uint8_t kEcnMask = 0x03;
+
 /// Read-only view of a validated IPv4 packet: version 4, 20 <= IHL*4 <= total length <= buffer,
 /// header checksum correct. Options are kept in the header and skipped. Bytes past the total
 /// length (Ethernet padding) are not part of the view. Borrows the buffer it was parsed from.
@@ -28,6 +32,8 @@ class Ipv4View {
 
   [[nodiscard]] std::size_t header_len() const noexcept { return (load_u8(bytes_, 0) & 0xfU) * 4; }
   [[nodiscard]] std::uint8_t tos() const noexcept { return load_u8(bytes_, 1); }
+  /// The codepoint a router may have changed on the way (to CE) and TCP echoes (RFC 3168 §6.1.3).
+  [[nodiscard]] Ecn ecn() const noexcept { return static_cast<Ecn>(tos() & kEcnMask); }
   [[nodiscard]] std::uint16_t total_len() const noexcept { return load_be16(bytes_, 2); }
   [[nodiscard]] std::uint16_t ident() const noexcept { return load_be16(bytes_, 4); }
   [[nodiscard]] bool dont_fragment() const noexcept { return (load_u8(bytes_, 6) & 0x40U) != 0; }
@@ -58,7 +64,8 @@ struct Ipv4Header {
   Ipv4Addr dst{};
   std::uint8_t protocol = 0;
   std::uint8_t ttl = 64;
-  std::uint8_t tos = 0;
+  std::uint8_t tos = 0;  // the DS field (RFC 2474); its two ECN bits are ignored, `ecn` sets them
+  Ecn ecn = Ecn::NotEct;
   std::uint16_t ident = 0;
   bool dont_fragment = false;
   std::uint16_t payload_len = 0;

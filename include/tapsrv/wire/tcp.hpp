@@ -10,6 +10,7 @@
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/wire/addresses.hpp"
 #include "tapsrv/wire/bytes.hpp"
+#include "tapsrv/wire/ipv4.hpp"
 #include "tapsrv/wire/seq.hpp"
 
 namespace tapsrv::wire {
@@ -28,6 +29,8 @@ struct TcpFlags {
   [[nodiscard]] constexpr bool psh() const noexcept { return (bits & kPsh) != 0; }
   [[nodiscard]] constexpr bool ack() const noexcept { return (bits & kAck) != 0; }
   [[nodiscard]] constexpr bool urg() const noexcept { return (bits & kUrg) != 0; }
+  [[nodiscard]] constexpr bool ece() const noexcept { return (bits & kEce) != 0; }
+  [[nodiscard]] constexpr bool cwr() const noexcept { return (bits & kCwr) != 0; }
   friend constexpr bool operator==(TcpFlags, TcpFlags) noexcept = default;
 };
 
@@ -68,6 +71,9 @@ struct TcpSegment {
   /// Output only: when non-zero and the payload is longer, the device cuts the payload into
   /// pieces of this many bytes (TSO), so one segment here may be many on the wire.
   std::uint16_t tso_segment_size = 0;
+  /// The ECN field of the IP header around the segment (RFC 3168 §5): on input, what arrived
+  /// (the stack fills it in, decode() cannot see it); on output, what the stack sends.
+  Ecn ecn = Ecn::NotEct;
 
   /// SEG.LEN of RFC 9293 §3.3: payload plus one for each of SYN and FIN.
   [[nodiscard]] std::uint32_t seq_len() const noexcept {
