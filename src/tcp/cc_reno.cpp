@@ -69,12 +69,17 @@ std::uint32_t RenoCc::loss_ssthresh() noexcept {
 void RenoCc::on_congestion(Instant /*now*/, std::uint32_t /*in_flight*/) noexcept {
   // One reduction per episode (Linux tcp_enter_recovery: only outside CWR/Recovery).
   if (reducing_) { return; }
-  prior_cwnd_ = cwnd_;
-  prior_ssthresh_ = current_ssthresh();
-  ssthresh_ = loss_ssthresh();
+  reduce();
   reducing_ = true;
   after_rto_ = false;
   cwnd_acked_ = 0;
+}
+
+void RenoCc::reduce() noexcept {
+  // Linux keeps tcp_current_ssthresh() for undo (tcp_enter_recovery, tcp_enter_loss).
+  prior_cwnd_ = cwnd_;
+  prior_ssthresh_ = current_ssthresh();
+  ssthresh_ = loss_ssthresh();
 }
 
 void RenoCc::on_recovery_end(Instant /*now*/) noexcept {
@@ -92,11 +97,7 @@ void RenoCc::on_rto(Instant /*now*/, std::uint32_t /*in_flight*/) noexcept {
   // Linux tcp_enter_loss: a timeout in the middle of a recovery, or a repeated one, keeps the
   // threshold already set (RFC 5681 §3.1: ssthresh is held constant for a retransmission that
   // times out again) and keeps what undo would restore.
-  if (!reducing_ && !after_rto_) {
-    prior_cwnd_ = cwnd_;
-    prior_ssthresh_ = current_ssthresh();
-    ssthresh_ = loss_ssthresh();
-  }
+  if (!reducing_ && !after_rto_) { reduce(); }
   reducing_ = false;
   after_rto_ = true;
   cwnd_acked_ = 0;

@@ -29,19 +29,30 @@ struct Step {
   Instant t;
   BbrMode mode;
   std::uint64_t round, bw;
-  std::uint32_t pacing_gain, cwnd, queue, in_flight;
+  std::uint32_t pacing_gain, cwnd_gain, cwnd, queue, in_flight;
   unsigned cycle;
   std::uint64_t pacing;
   bool full;
 };
 
+Step step_of(const BbrCc& bbr, const BottleneckModel& net, const AckSample& s) {
+  return {s.now,
+          bbr.mode(),
+          bbr.round_count(),
+          bbr.bw(),
+          bbr.pacing_gain(),
+          bbr.cwnd_gain(),
+          bbr.cwnd(),
+          net.queue_bytes(),
+          s.in_flight,
+          bbr.cycle_index(),
+          *bbr.pacing_rate(),
+          bbr.full_bw_reached()};
+}
+
 std::vector<Step> run(BbrCc& bbr, BottleneckModel& net, Duration d) {
   std::vector<Step> steps;
-  net.on_ack_hook = [&](const AckSample& s) {
-    steps.push_back({s.now, bbr.mode(), bbr.round_count(), bbr.bw(), bbr.pacing_gain(), bbr.cwnd(),
-                     net.queue_bytes(), s.in_flight, bbr.cycle_index(), *bbr.pacing_rate(),
-                     bbr.full_bw_reached()});
-  };
+  net.on_ack_hook = [&](const AckSample& s) { steps.push_back(step_of(bbr, net, s)); };
   net.run_for(d);
   return steps;
 }
@@ -150,17 +161,19 @@ TEST_SUITE("tcp.cc.bbr") {
       }
     }
     REQUIRE(phases.size() > 8 * 10);
-    CHECK(phases.front().gain != BbrCc::kUnit * 3 / 4);  // never starts by draining
+    CHECK(phases.front().gain != 192);  // never starts by draining
     const double min_rtt = secs(*bbr.min_rtt());
     for (std::size_t i = 1; i + 1 < phases.size(); ++i) {
       CAPTURE(i);
       CHECK(phases[i].cycle == (phases[i - 1].cycle + 1) % 8);
-      CHECK(phases[i].gain == BbrCc::kPacingGain[phases[i].cycle]);
+      // Linux's bbr_pacing_gain[] in BBR_UNIT (256) fixed point: 5/4, 3/4, then 1.
+      static constexpr std::uint32_t kLinuxCycle[8] = {320, 192, 256, 256, 256, 256, 256, 256};
+      CHECK(phases[i].gain == kLinuxCycle[phases[i].cycle]);
       const double len = secs(phases[i + 1].from - phases[i].from);
-      if (phases[i].gain == BbrCc::kUnit) {
+      if (phases[i].gain == 256) {
         CHECK(len >= min_rtt);
         CHECK(len < min_rtt + 0.005);
-      } else if (phases[i].gain > BbrCc::kUnit) {
+      } else if (phases[i].gain > 256) {
         CHECK(len >= min_rtt);  // and until the flight reached 5/4 BDP
       } else {
         CHECK(len <= min_rtt + 0.005);  // ends early once the flight is back at a BDP
@@ -196,7 +209,26 @@ TEST_SUITE("tcp.cc.bbr") {
     const auto steps = run(bbr, net, 5s);
     std::uint64_t prev = 0;
     std::size_t checked = 0;
+    std::set<BbrMode> seen;
     for (const auto& s : steps) {
+      // The gains of each mode, as Linux's bbr_update_gains (BBR_UNIT = 256): high_gain
+      // 2/ln 2 = 2.885 is 739, its inverse 88.
+      seen.insert(s.mode);
+      switch (s.mode) {
+        case BbrMode::Startup:
+          CHECK(s.pacing_gain == 739);
+          CHECK(s.cwnd_gain == 739);
+          break;
+        case BbrMode::Drain:
+          CHECK(s.pacing_gain == 88);
+          CHECK(s.cwnd_gain == 739);
+          break;
+        case BbrMode::ProbeBw: CHECK(s.cwnd_gain == 512); break;
+        case BbrMode::ProbeRtt:
+          CHECK(s.pacing_gain == 256);
+          CHECK(s.cwnd_gain == 256);
+          break;
+      }
       const double expect = double(s.bw) * s.pacing_gain / 256 * 0.99;
       if (s.full) {
         CHECK(double(s.pacing) == doctest::Approx(expect).epsilon(1e-6));
@@ -208,6 +240,7 @@ TEST_SUITE("tcp.cc.bbr") {
       prev = s.pacing;
     }
     CHECK(checked > 1000);
+    CHECK(seen.size() == 3);  // STARTUP, DRAIN, PROBE_BW (PROBE_RTT has its own test)
   }
 
   TEST_CASE("PROBE_RTT: 10 s after the last new min RTT, 4 segments for max(200 ms, a round)") {
@@ -223,9 +256,7 @@ TEST_SUITE("tcp.cc.bbr") {
         net.set_base_rtt(50ms);  // the path gets longer: nothing matches the old minimum
         longer = true;
       }
-      steps.push_back({s.now, bbr.mode(), bbr.round_count(), bbr.bw(), bbr.pacing_gain(),
-                       bbr.cwnd(), net.queue_bytes(), s.in_flight, bbr.cycle_index(),
-                       *bbr.pacing_rate(), bbr.full_bw_reached()});
+      steps.push_back(step_of(bbr, net, s));
     };
     net.run_for(16s);
     REQUIRE(last_min_sample);
@@ -235,7 +266,7 @@ TEST_SUITE("tcp.cc.bbr") {
       if (entered && !left && s.mode != BbrMode::ProbeRtt) { left = s.t; }
       if (entered && !left) {
         CHECK(s.cwnd <= 4 * kMss);
-        CHECK(s.pacing_gain == BbrCc::kUnit);
+        CHECK(s.pacing_gain == 256);
       }
     }
     REQUIRE(entered);

@@ -58,6 +58,7 @@ class RenoCc : public CongestionControl {
   std::uint32_t ssthresh_ = kInfiniteSsthresh;
 
  private:
+  void reduce() noexcept;  // remember what undo restores, then lower ssthresh
   void end_reduction() noexcept;
   /// Linux tcp_current_ssthresh: outside a reduction, the window we had is worth returning to.
   [[nodiscard]] std::uint32_t current_ssthresh() const noexcept;
