@@ -106,8 +106,9 @@ void Connection::negotiate(const wire::TcpOptions& o) {
   const std::uint16_t peer_mss = std::max(o.mss.value_or(kDefaultMss), kMinMss);
   mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -
                                     (ts_enabled_ ? kTimestampsLen : 0));
+  // The ISS differs per connection and is secret (RFC 6528): a fine seed for BBR's phase.
   cc_ = make_congestion_control(cfg_.congestion_control, mss_,
-                                cfg_.initial_cwnd_segments * std::uint32_t{mss_});
+                                cfg_.initial_cwnd_segments * std::uint32_t{mss_}, iss_.raw);
 }
 
 std::size_t Connection::sack_blocks_to_send() const noexcept {
