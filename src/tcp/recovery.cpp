@@ -93,7 +93,7 @@ void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
     // retransmission off the count; when none is left, every one of them was needless.
     if (undo_possible_ && undo_retrans_ > 0 && undo_marker_ < b.right) {
       undo_retrans_ -= static_cast<std::uint32_t>(b.right - b.left);
-      if (undo_retrans_ <= 0) { undo(now); }
+      if (undo_retrans_ <= 0) { undo(); }
     }
   }
   take_rtt_sample(now, seg, d);
@@ -105,7 +105,7 @@ void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
   if (advanced && undo_possible_ && recovery_ != Recovery::Open && ts_enabled_ && retrans_tsval_ &&
       seg.options.timestamps &&
       static_cast<std::int32_t>(seg.options.timestamps->echo - *retrans_tsval_) < 0) {
-    undo(now);
+    undo();
   }
   bool recovery_ended = false;
   if (recovery_ != Recovery::Open && advanced && !(snd_.una < recover_)) {
@@ -252,10 +252,9 @@ void Connection::start_undo_episode() noexcept {
   retrans_tsval_.reset();
 }
 
-void Connection::undo(Instant now) {
+void Connection::undo() {
   // Linux tcp_undo_cwnd_reduction: the window comes back, and what waited to be resent only
   // because of this reduction no longer does.
-  (void)now;
   cc_->on_undo();
   sb_.unmark_lost();
   recovery_ = Recovery::Open;

@@ -48,6 +48,20 @@ netns_new() {
   echo "$ns"
 }
 
+# router_and_client PREFIX RTR_IF CLI_IF: a router namespace ($rtr, forwarding, PREFIX.1) and a
+# client namespace ($cli, PREFIX.2, default route via the router) joined by a veth pair.
+router_and_client() {
+  rtr=$(netns_new rtr)
+  cli=$(netns_new cli)
+  ip -n "$rtr" link add "$2" type veth peer name "$3" netns "$cli"
+  ip -n "$rtr" addr add "$1.1/24" dev "$2"
+  ip -n "$rtr" link set "$2" up
+  ip -n "$cli" addr add "$1.2/24" dev "$3"
+  ip -n "$cli" link set "$3" up
+  ip -n "$cli" route add default via "$1.1"
+  in_ns "$rtr" sysctl -qw net.ipv4.ip_forward=1
+}
+
 in_ns() {
   local ns=$1
   shift

@@ -11,20 +11,9 @@
 # in for the AQM: it sets CE on 10% of the ECT packets it sends on, as a marking queue would when
 # it runs long. A kernel-to-kernel run over the same path first proves that the marks happen and
 # that Linux answers them, so that a failure later is tapsrv's.
-#
-# Until tcp::Connection calls tcp::EcnState, tapsrv's SYN-ACK has no ECE and step 2 fails there;
-# that is why tests/integration/meson.build lists 'ecn' only in a comment.
 source "$(dirname "$0")/lib.sh"
 
-rtr=$(netns_new rtr)
-cli=$(netns_new cli)
-ip -n "$rtr" link add vr type veth peer name vc netns "$cli"
-ip -n "$rtr" addr add 10.0.1.1/24 dev vr
-ip -n "$rtr" link set vr up
-ip -n "$cli" addr add 10.0.1.2/24 dev vc
-ip -n "$cli" link set vc up
-ip -n "$cli" route add default via 10.0.1.1
-in_ns "$rtr" sysctl -qw net.ipv4.ip_forward=1
+router_and_client 10.0.1 vr vc
 in_ns "$cli" sysctl -qw net.ipv4.tcp_ecn=1  # ask for ECN in every SYN (the default, 2, only accepts)
 
 # Postrouting sees both what the router forwards (tapsrv's segments) and what it sends itself

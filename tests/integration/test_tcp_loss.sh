@@ -12,15 +12,7 @@
 # counters it prints on exit (its recovery, and the bytes it took in) are that transfer's.
 source "$(dirname "$0")/lib.sh"
 
-rtr=$(netns_new rtr)
-cli=$(netns_new cli)
-ip -n "$rtr" link add r0 type veth peer name c0 netns "$cli"
-ip -n "$rtr" addr add 10.0.9.1/24 dev r0
-ip -n "$rtr" link set r0 up
-ip -n "$cli" addr add 10.0.9.2/24 dev c0
-ip -n "$cli" link set c0 up
-ip -n "$cli" route add default via 10.0.9.1
-in_ns "$rtr" sysctl -qw net.ipv4.ip_forward=1
+router_and_client 10.0.9 r0 c0
 log=$T_TMP/tapsrv.log
 client() { in_ns "$cli" timeout 300 python3 "$(dirname "$0")/tcp_client.py" "$@"; }
 

@@ -166,7 +166,7 @@ class Connection {
   void detect_losses(Instant now, bool new_sack);
   void enter_fast_recovery(Instant now);
   void start_undo_episode() noexcept;
-  void undo(Instant now);
+  void undo();
   void update_prr(std::uint32_t delivered) noexcept;
   void on_tlp_ack(Instant now, const wire::TcpSegment& seg, bool dsack, bool advanced);
   /// RFC 6675 pipe; without SACK, each duplicate ACK stands for a segment that left the
