@@ -20,8 +20,6 @@ constexpr int kMinRttDivisor = 8;
 constexpr std::uint32_t kNRttSample = 8;
 constexpr double kCssGrowthDivisor = 4;
 constexpr std::uint32_t kCssRounds = 5;
-constexpr std::uint32_t kUnpacedL = 8;       // segments per ACK; infinite when paced
-constexpr bool kLimitUnpacedBursts = false;  // see the deviation in on_ack
 
 double seconds(Duration d) noexcept { return std::chrono::duration<double>(d).count(); }
 
@@ -52,12 +50,10 @@ void CubicCc::grow(const AckSample& s) noexcept {
     if (phase_ != HystartPhase::Done) {
       // RFC 9406 §4.2: cwnd += min(N, L * SMSS), divided by CSS_GROWTH_DIVISOR in CSS.
       // ssthresh is still infinite here, so nothing is left over for avoidance.
-      // Deviation: L is infinite for us as when paced, as in Linux (bictcp has no L). Our
-      // peers' GRO sends one ACK per TSO burst of dozens of segments, and L = 8 would cap slow
-      // start at 8 segments per burst, far below doubling per round trip.
-      const double l =
-          params_.paced || !kLimitUnpacedBursts ? double(acked) : double(kUnpacedL) * mss();
-      const double step = std::min(double(acked), l);
+      // Deviation: L is infinite, paced or not, as in Linux (bictcp has no L). Our peers' GRO
+      // sends one ACK per TSO burst of dozens of segments, and L = 8 would cap slow start at 8
+      // segments per burst, far below doubling per round trip.
+      const auto step = double(acked);
       add_bytes(phase_ == HystartPhase::Css ? step / kCssGrowthDivisor : step);
       return;
     }

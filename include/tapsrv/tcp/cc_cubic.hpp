@@ -15,7 +15,6 @@ struct CubicParams {
   double beta = 0.7;             // §4.6 β_cubic
   bool fast_convergence = true;  // §4.7
   bool hystart = true;           // RFC 9406 in the first slow start
-  bool paced = false;            // RFC 9406 §4.3: L is infinite for a paced sender, else 8
 };
 
 /// Where HyStart++ is: standard slow start, Conservative Slow Start, or finished (congestion

@@ -31,7 +31,6 @@ class Rack {
   std::uint32_t detect_loss(Scoreboard& sb, Instant now, Duration reo_wnd,
                             std::optional<Duration>& rearm) const noexcept;
 
-  [[nodiscard]] bool has_delivery() const noexcept { return valid_; }
   [[nodiscard]] bool reordering_seen() const noexcept { return reordering_seen_; }
   [[nodiscard]] unsigned reo_wnd_mult() const noexcept { return reo_wnd_mult_; }
   [[nodiscard]] Duration rtt() const noexcept { return rtt_; }

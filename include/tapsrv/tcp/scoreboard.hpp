@@ -98,7 +98,6 @@ class Scoreboard {
     return entries_[head_ + i];
   }
   [[nodiscard]] SentSegment& entry(std::size_t i) noexcept { return entries_[head_ + i]; }
-  [[nodiscard]] const SentSegment& back() const noexcept { return entries_.back(); }
 
   [[nodiscard]] std::uint32_t outstanding() const noexcept { return outstanding_; }
   [[nodiscard]] std::uint32_t sacked() const noexcept { return sacked_; }
