@@ -8,6 +8,8 @@
 #include <sstream>
 #include <tuple>
 
+#include "app/mem_limit.hpp"
+
 namespace tapsrv::app {
 namespace {
 
@@ -252,6 +254,11 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   c.sndbuf = o.sndbuf;
   c.sndbuf_autotune = !o.sndbuf_given;
   c.rcvbuf = o.rcvbuf;
+  if (auto limit = mem_limit_of(o.mem_limit, o.physical_memory)) {
+    c.mem_limit = *limit;
+  } else {
+    return std::move(limit.error());
+  }
   const auto cc = tcp::parse_cc_kind(o.cc);
   if (!cc) { return "invalid --cc '" + o.cc + "': one of reno, cubic, bbr"; }
   c.cc = *cc;

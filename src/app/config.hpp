@@ -35,14 +35,16 @@ struct Options {
   double msl = 30;                 // seconds; TIME_WAIT lasts twice this
   std::uint32_t max_conns = 10000;
   std::uint32_t backlog = 1024;
-  std::uint32_t sndbuf = 256 * 1024;  // bytes per connection
-  bool sndbuf_given = false;          // --sndbuf fixes the size: no autotuning (as SO_SNDBUF)
-  std::uint32_t rcvbuf = 256 * 1024;  // bytes per connection; bounds the advertised window
-  std::string user = "nobody";        // who to become after set-up when started as root
-  double keepalive = 0;               // seconds idle before probing; 0: off
-  double user_timeout = 0;            // seconds data may stay unacknowledged; 0: off
-  std::uint32_t busy_poll = 20;       // microseconds to keep polling after frames; 0: off
-  std::string cc = "cubic";           // congestion control: reno, cubic or bbr
+  std::uint32_t sndbuf = 256 * 1024;     // bytes per connection
+  bool sndbuf_given = false;             // --sndbuf fixes the size: no autotuning (as SO_SNDBUF)
+  std::uint32_t rcvbuf = 256 * 1024;     // bytes per connection; bounds the advertised window
+  std::optional<std::string> mem_limit;  // SIZE with K/M/G; unset: derived from physical_memory
+  std::uint64_t physical_memory = 0;     // bytes, read by main() (make_config stays pure)
+  std::string user = "nobody";           // who to become after set-up when started as root
+  double keepalive = 0;                  // seconds idle before probing; 0: off
+  double user_timeout = 0;               // seconds data may stay unacknowledged; 0: off
+  std::uint32_t busy_poll = 20;          // microseconds to keep polling after frames; 0: off
+  std::string cc = "cubic";              // congestion control: reno, cubic or bbr
 };
 
 struct PortSpec {
@@ -72,6 +74,7 @@ struct Config {
   std::uint32_t sndbuf = 256 * 1024;
   bool sndbuf_autotune = true;
   std::uint32_t rcvbuf = 256 * 1024;
+  std::uint64_t mem_limit = 0;  // bytes of buffer storage for all connections together
   std::string user;
   std::optional<Duration> keepalive;
   std::optional<Duration> user_timeout;

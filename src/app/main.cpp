@@ -52,6 +52,8 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--sndbuf", o.sndbuf, "send buffer per connection, bytes")->capture_default_str();
   up.add_option("--rcvbuf", o.rcvbuf, "receive buffer per connection, bytes (bounds the window)")
       ->capture_default_str();
+  up.add_option("--mem-limit", o.mem_limit,
+                "buffer memory of all connections together, e.g. 512M or 2G [3/32 of RAM]");
   up.add_option("--cc", o.cc, "congestion control: reno, cubic or bbr")->capture_default_str();
   up.add_option("--keepalive", o.keepalive, "seconds idle before keepalive probes (0: off)")
       ->capture_default_str();
@@ -126,6 +128,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.send_buffer = cfg.sndbuf;
   stack_cfg.tcp.send_buffer_autotune = cfg.sndbuf_autotune;
   stack_cfg.tcp.recv_buffer = cfg.rcvbuf;
+  stack_cfg.tcp.memory_limit = cfg.mem_limit;
   stack_cfg.tcp.congestion_control = cfg.cc;
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
@@ -134,6 +137,8 @@ int run_up(app::Config cfg) {
   Stack stack{stack_cfg, stats, isn, observer, observer};
 
   spdlog::info("{}", how_to_reach(cfg));
+  spdlog::info("buffer memory: at most {} MiB for all connections, pressure from {} MiB",
+               cfg.mem_limit >> 20, stack.tcp().buffer_memory().pressure_mark() >> 20);
   std::vector<std::unique_ptr<tcp::HandlerFactory>> factories;
   for (const auto& p : cfg.ports) {
     factories.push_back(service::make_factory(p.service));
@@ -142,7 +147,7 @@ int run_up(app::Config cfg) {
   const auto result =
       app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr, cfg.busy_poll);
   if (pcap) { pcap->flush(); }
-  app::log_report(stats);
+  app::log_report(stats, stack.tcp().buffer_memory());
   if (result.tap_error != 0) {
     spdlog::error("{}: TAP read failed: {}", cfg.ifname, std::strerror(result.tap_error));
     return 1;
@@ -162,6 +167,8 @@ int main(int argc, char** argv) {
   try {
     cli.parse(argc, argv);
     opts.sndbuf_given = up->count("--sndbuf") > 0;
+    opts.physical_memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                           static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
   } catch (const CLI::CallForHelp& e) { return cli.exit(e); } catch (const CLI::CallForAllHelp& e) {
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {

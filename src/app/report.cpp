@@ -6,7 +6,7 @@
 
 namespace tapsrv::app {
 
-void log_report(const Stats& stats) {
+void log_report(const Stats& stats, const tcp::BufferBudget& memory) {
   std::string counters;
   for (std::size_t i = 0; i < Stats::kCounterCount; ++i) {
     const auto c = static_cast<Counter>(i);
@@ -19,6 +19,10 @@ void log_report(const Stats& stats) {
   }
   spdlog::info("counters:{}", counters.empty() ? " none" : counters);
   spdlog::info("drops:{}", drops.empty() ? " none" : drops);
+  spdlog::info(
+      "buffer memory: used={} peak={} pressure_mark={} limit={} pressure_entries={} refusals={}",
+      memory.used(), memory.peak(), memory.pressure_mark(), memory.limit(),
+      memory.pressure_entries(), memory.refusals());
 }
 
 }  // namespace tapsrv::app

@@ -48,6 +48,7 @@ std::string_view name(Drop d) noexcept {
     case Drop::TcpAckTooNew: return "tcp_ack_too_new";
     case Drop::TcpAckTooOld: return "tcp_ack_too_old";
     case Drop::TcpReassemblyFull: return "tcp_reassembly_full";
+    case Drop::TcpNoBufferMemory: return "tcp_no_buffer_memory";
     case Drop::UdpNoListener: return "udp_no_listener";
     case Drop::TxError: return "tx_error";
     case Drop::InternalBug: return "internal_bug";

@@ -27,11 +27,11 @@ Connection::Connection(const Config& cfg, const FourTuple& id, Stats& stats, Obs
       stats_{stats},
       obs_{obs},
       budget_{budget},
-      snd_buf_{cfg.send_buffer},
-      rcv_buf_{cfg.recv_buffer},
+      snd_buf_{cfg.send_buffer, &budget},
+      rcv_buf_{cfg.recv_buffer, &budget},
       rtt_{cfg.rto_initial, cfg.rto_min, cfg.rto_max} {}
 
-Connection::~Connection() { budget_.give_back(send_buffer_grown_); }
+Connection::~Connection() = default;
 
 void Connection::maybe_grow_send_buffer() noexcept {
   if (!cfg_.send_buffer_autotune || snd_buf_.free() > mss_ || snd_.nxt != data_end()) { return; }
@@ -40,12 +40,10 @@ void Connection::maybe_grow_send_buffer() noexcept {
   if (in_flight >= cwnd() || flight + mss_ > snd_.wnd) { return; }  // a window is the limit
   const std::size_t target =
       std::min(cfg_.send_buffer_max, std::size_t{3} * std::max<std::size_t>(cwnd(), snd_.wnd / 2));
-  if (target <= snd_buf_.capacity()) { return; }
-  const std::size_t granted = budget_.take(target - snd_buf_.capacity());
-  if (granted == 0) { return; }
-  send_buffer_grown_ += granted;
-  snd_buf_.set_capacity(snd_buf_.capacity() + granted);
-  stats_.add(Counter::TcpSendBufferGrown, granted);
+  // Linux sk_stream_moderate_sndbuf: no growth while buffer memory is under pressure.
+  if (target <= snd_buf_.capacity() || budget_.under_pressure()) { return; }
+  stats_.add(Counter::TcpSendBufferGrown, target - snd_buf_.capacity());
+  snd_buf_.set_capacity(target);
   events_ |= kWritable;
 }
 
@@ -153,10 +151,9 @@ void Connection::consume(std::size_t n) noexcept { rcv_buf_.consume(std::min(n, 
 bool Connection::release_idle_buffers() noexcept {
   const std::size_t held = snd_buf_.allocated() + rcv_buf_.allocated();
   snd_buf_.release();
-  if (snd_buf_.allocated() == 0 && send_buffer_grown_ > 0) {
+  if (snd_buf_.allocated() == 0 && snd_buf_.capacity() > cfg_.send_buffer) {
     // Idle again: the next burst starts from the initial size, as a new connection would.
     snd_buf_.set_capacity(cfg_.send_buffer);
-    budget_.give_back(std::exchange(send_buffer_grown_, 0));
   }
   sb_.release();
   // Out-of-order bytes sit in the receive ring past its readable part: keep it while any wait.
@@ -170,7 +167,7 @@ bool Connection::release_idle_buffers() noexcept {
 
 std::size_t Connection::writable() const noexcept {
   if (fin_queued_ || !kSending.contains(state_)) { return 0; }
-  return snd_buf_.free();
+  return snd_buf_.room();
 }
 
 std::size_t Connection::write(wire::Bytes data) {

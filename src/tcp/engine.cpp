@@ -66,7 +66,7 @@ Connection* Engine::connect(Instant now, const FourTuple& id, HandlerFactory& fa
 }
 
 Connection& Engine::add(const FourTuple& id, HandlerFactory& factory) {
-  auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_, send_budget_);
+  auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_, memory_);
   Connection& c = *owned;
   table_.emplace(id, std::move(owned));
   c.set_factory(&factory);

@@ -58,10 +58,19 @@ Duration Connection::persist_interval() const noexcept {
   return std::min(rtt_.rto() * (1U << std::min(persist_backoff_, 10U)), cfg_.rto_max);
 }
 
+std::size_t Connection::receive_space() const noexcept {
+  // Under memory pressure the right edge only moves over storage the ring already holds, so
+  // windows close as the budget runs out (Linux tcp_clamp_window and rcv_ssthresh under
+  // tcp_under_memory_pressure).
+  if (!budget_.under_pressure()) { return rcv_buf_.free(); }
+  const std::size_t held = std::max(rcv_buf_.allocated(), BufferBudget::kGuaranteed);
+  return std::min(rcv_buf_.capacity(), held) - rcv_buf_.size();
+}
+
 std::uint16_t Connection::advertise_window() {
   // RFC 9293 §3.8.6.2.2 receiver-side SWS avoidance: move the right edge only by at least
   // min(buffer / 2, MSS); and never move it left (§3.8.6).
-  const SeqNum right = rcv_.nxt + static_cast<std::uint32_t>(rcv_buf_.free());
+  const SeqNum right = rcv_.nxt + static_cast<std::uint32_t>(receive_space());
   const auto threshold =
       static_cast<std::uint32_t>(std::min<std::size_t>(rcv_buf_.capacity() / 2, mss_));
   if (rcv_.adv_right < right && static_cast<std::uint32_t>(right - rcv_.adv_right) >= threshold) {
@@ -207,7 +216,7 @@ void Connection::output(Instant now, Outbox& out) {
   // window we last advertised is too small for the peer to send into (RFC 9293 §3.8.6.2.2).
   // A larger window rides on the next ACK: no extra segment for it.
   const auto advertised = static_cast<std::uint32_t>(rcv_.adv_right - rcv_.nxt);
-  const auto possible = static_cast<std::uint32_t>(rcv_buf_.free());
+  const auto possible = static_cast<std::uint32_t>(receive_space());
   if (!peer_fin_ && possible > advertised && advertised < 2U * mss_ &&
       possible - advertised >= std::min<std::size_t>(rcv_buf_.capacity() / 2, mss_)) {
     ack_now_ = true;

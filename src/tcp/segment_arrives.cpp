@@ -280,6 +280,14 @@ void Connection::process_text(Instant now, const TcpSegment& seg) {
   const auto off = static_cast<std::uint32_t>(seg.seq - rcv_.nxt);
   const auto len = static_cast<std::uint32_t>(seg.payload.size());
   if (TAPSRV_BUG_IF(rcv_buf_.size() + off + len > rcv_buf_.capacity(), stats_)) { return; }
+  if (!rcv_buf_.make_room(rcv_buf_.size() + off + len)) {
+    // Buffer memory is at its limit (Linux tcp_try_rmem_schedule failing: TCPRcvQDrop): the
+    // segment is not taken nor acknowledged, and the peer sends it again; the duplicate ACK
+    // tells it where we are.
+    stats_.count(Drop::TcpNoBufferMemory);
+    ack_now_ = true;
+    return;
+  }
   if (off != 0) {
     // Out of order: keep it in place in the ring and ACK at once, with SACK blocks
     // (RFC 5681 §4.2: an out-of-order segment is acknowledged immediately).

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "app/config.hpp"
+#include "app/mem_limit.hpp"
 #include "support/frames.hpp"
 
 namespace tapsrv::app {
@@ -421,6 +422,30 @@ TEST_SUITE("app.config") {
       Options r;
       r.rcvbuf = bad;
       check_names(r, "--rcvbuf", std::to_string(bad));
+    }
+  }
+
+  TEST_CASE("--mem-limit: a size with K/M/G, 1M to the machine's memory, default 3/32 of it") {
+    CHECK(parse_size("65536") == 65536U);
+    CHECK(parse_size("64K") == 65536U);
+    CHECK(parse_size("512m") == 512ULL << 20);
+    CHECK(parse_size("2G") == 2ULL << 30);
+    for (const char* bad : {"", "K", "1.5G", "-1M", "1T", "12 M", "99999999999999999999"}) {
+      CHECK_MESSAGE(!parse_size(bad), bad);
+    }
+    CHECK(parse_size("17179869184G") == std::nullopt);  // 2^64 bytes: does not fit
+    Options o;
+    o.physical_memory = 24ULL << 30;
+    CHECK(config_of(o).mem_limit == (24ULL << 30) / 32 * 3);  // Linux's tcp_mem[2]: 2.25 GiB
+    o.mem_limit = "64M";
+    CHECK(config_of(o).mem_limit == 64ULL << 20);
+    o.mem_limit = "24G";
+    CHECK(config_of(o).mem_limit == 24ULL << 30);
+    for (const char* bad : {"1023K", "25G", "lots", "0"}) {
+      Options b;
+      b.physical_memory = 24ULL << 30;
+      b.mem_limit = bad;
+      check_names(b, "--mem-limit", bad);
     }
   }
 

@@ -14,6 +14,7 @@ import sys
 import time
 
 from packets import recv_exactly
+from steps import Steps, rss_bytes
 
 host, port, conns, pid, buffer_bytes = sys.argv[1], int(sys.argv[2]), *map(int, sys.argv[3:6])
 factor = float(sys.argv[6])
@@ -22,18 +23,12 @@ MIB = 1 << 20
 # few KiB; allow 16 KiB, plus 16 MiB for the allocator's and (under ASan) the shadow's share.
 PER_CONN_OVERHEAD = 16 << 10
 SLACK = 16 * MIB
-failed = False
+steps = Steps()
+check = steps.check
 
 
 def rss() -> int:
-    with open(f"/proc/{pid}/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmRSS:")) * 1024
-
-
-def check(ok: bool, line: str):
-    global failed
-    print(("" if ok else "FAILED: ") + line, flush=True)
-    failed |= not ok
+    return rss_bytes(pid)
 
 
 def open_echo(i: int) -> socket.socket:
@@ -121,4 +116,4 @@ n, _ = refused(1)
 check(n == 1, "closed 10: 10 new connections echo again, and the next one is refused")
 for s in socks:
     s.close()
-sys.exit(1 if failed else 0)
+sys.exit(1 if steps.failed else 0)

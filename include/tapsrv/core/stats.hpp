@@ -52,6 +52,7 @@ enum class Drop : std::uint8_t {
   TcpAckTooNew,
   TcpAckTooOld,
   TcpReassemblyFull,
+  TcpNoBufferMemory,  // a segment that needed buffer storage past --mem-limit
   UdpNoListener,
   TxError,
   InternalBug,

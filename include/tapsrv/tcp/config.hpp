@@ -21,11 +21,13 @@ struct Config {
   std::size_t recv_buffer = 256 * 1024;  // per connection; bounds the advertised window
   std::size_t send_buffer = 256 * 1024;  // per connection; bounds what a service may queue
   // Send-buffer autotuning (Linux tcp_wmem): a connection that keeps its buffer full while both
-  // windows have room grows it toward 3 x cwnd, up to send_buffer_max, out of an engine-wide
-  // send_buffer_budget. Off when the user fixed the size (as SO_SNDBUF locks it in Linux).
+  // windows have room grows it toward 3 x cwnd, up to send_buffer_max, while buffer memory is
+  // not under pressure. Off when the user fixed the size (as SO_SNDBUF locks it in Linux).
   bool send_buffer_autotune = true;
   std::size_t send_buffer_max = 4 * 1024 * 1024;  // Linux tcp_wmem[2]
-  std::size_t send_buffer_budget = std::size_t{1} << 30;
+  // All connections' buffer storage together (Linux tcp_mem[2]; see BufferBudget). The app
+  // derives its default from the machine's memory.
+  std::size_t memory_limit = std::size_t{1} << 30;
   Duration msl = seconds{30};                // TIME_WAIT lasts 2 * msl
   Duration rto_initial = seconds{1};         // RFC 6298 (2.1)
   Duration rto_min = milliseconds{200};      // Linux's TCP_RTO_MIN; RFC 6298 says 1 s

@@ -61,6 +61,10 @@ class Connection {
   void abort(Instant now, Outbox& out, Cause cause);
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   [[nodiscard]] std::uint8_t take_events() noexcept { return std::exchange(events_, 0); }
+  /// Bytes of storage its buffers hold (what it charged to the engine's BufferBudget).
+  [[nodiscard]] std::size_t buffer_storage() const noexcept {
+    return snd_buf_.allocated() + rcv_buf_.allocated();
+  }
   /// Whether any buffer holds storage (a connection that moved data, until released).
   [[nodiscard]] bool holds_buffers() const noexcept {
     return snd_buf_.allocated() != 0 || rcv_buf_.allocated() != 0;
@@ -195,6 +199,9 @@ class Connection {
   /// option space hold beside timestamps.
   [[nodiscard]] std::size_t sack_blocks_to_send() const noexcept;
   /// The payload one segment may carry now: the MSS less the SACK option that rides along.
+  /// Bytes the receive window may cover beyond RCV.NXT now (less than the buffer's free space
+  /// under memory pressure).
+  [[nodiscard]] std::size_t receive_space() const noexcept;
   [[nodiscard]] std::uint32_t send_mss() const noexcept;
 
   // output.cpp
@@ -226,7 +233,6 @@ class Connection {
   Stats& stats_;
   Observer& obs_;
   BufferBudget& budget_;
-  std::size_t send_buffer_grown_ = 0;  // taken from budget_ beyond cfg_.send_buffer
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
   bool passive_ = true;

@@ -48,6 +48,8 @@ class Engine {
   void abort_all(Instant now, Outbox& out);
 
   [[nodiscard]] std::size_t connection_count() const noexcept { return table_.size(); }
+  /// Buffer storage held by all connections, against Config::memory_limit.
+  [[nodiscard]] const BufferBudget& buffer_memory() const noexcept { return memory_; }
   /// Null when there is no such connection.
   [[nodiscard]] const Connection* find(const FourTuple& id) const noexcept;
 
@@ -82,7 +84,7 @@ class Engine {
   IsnSource& isn_;
   Stats& stats_;
   Observer& obs_;
-  BufferBudget send_budget_{cfg_.send_buffer_budget};
+  BufferBudget memory_{cfg_.memory_limit};
   std::unordered_map<std::uint16_t, Listener> listeners_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
   TimerWheel timers_;  // each connection at most once, at its next deadline
