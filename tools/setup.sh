@@ -13,6 +13,7 @@ TAPSRV_PACKAGES=(
   clang libclang-rt-14-dev llvm
   clang-format iproute2 iputils-ping tcpdump python3 netcat-openbsd curl nftables util-linux procps
   hping3 nmap
+  libsystemd-dev scdoc man-db bash-completion zsh systemd
 )
 
 as_root() {

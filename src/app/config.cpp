@@ -169,7 +169,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   c.ecn = !o.no_ecn;
   if (o.no_config && (o.bridge || o.host_ip || o.mtu)) {
     return ConfigError{
-        "--no-config uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "
+        "--attach uses the TAP as it is: it cannot be combined with --bridge, --host-ip or "
         "--mtu"};
   }
   if (o.bridge && o.host_ip) {

@@ -20,7 +20,7 @@ struct Options {
   std::string ip = "10.0.0.2/24";
   std::string ifname = "tapsrv0";
   std::optional<std::string> mac;
-  std::optional<std::uint32_t> mtu;  // 1500, or with --no-config the TAP's own
+  std::optional<std::uint32_t> mtu;  // 1500, or with --attach the TAP's own
   std::optional<std::string> host_ip;
   bool no_host_ip = false;
   std::optional<std::string> bridge;
@@ -60,7 +60,7 @@ struct Config {
   std::optional<wire::Ipv4Subnet> host_address;  // given to the kernel's side of the TAP
   std::optional<std::string> bridge;
   std::optional<wire::Ipv4Addr> gateway;
-  std::uint16_t mtu = 1500;  // with --no-config, replaced by the TAP's own at start-up
+  std::uint16_t mtu = 1500;  // with --attach, replaced by the TAP's own at start-up
   bool no_config = false;
   bool offload = true;  // checksum and segmentation offload through the TAP's virtio-net header
   bool ecn = true;      // RFC 3168 when a peer's SYN asks (tcp::Config::ecn)

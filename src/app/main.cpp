@@ -10,15 +10,18 @@
 #include <cstring>
 
 #include "app/config.hpp"
+#include "app/config_file.hpp"
 #include "app/log_observer.hpp"
 #include "app/report.hpp"
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
 #include "tapsrv/io/clock.hpp"
 #include "tapsrv/io/privileges.hpp"
+#include "tapsrv/io/service_manager.hpp"
 #include "tapsrv/service/services.hpp"
 #include "tapsrv/tcp/isn.hpp"
 #include "tapsrv/tcp/syn_cookie.hpp"
+#include "tapsrv_version.h"
 
 namespace {
 
@@ -33,7 +36,8 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_flag("--no-host-ip", o.no_host_ip, "give the kernel's side no address");
   up.add_option("--bridge", o.bridge, "enslave the TAP to this existing bridge (VM networks)");
   up.add_option("--gateway", o.gateway, "next hop for peers outside our subnet");
-  up.add_flag("--no-config", o.no_config, "use an existing persistent TAP exactly as it is");
+  up.add_flag("--attach,--no-config", o.no_config,
+              "use an existing persistent TAP exactly as it is (configure nothing)");
   up.add_flag("--no-offload", o.no_offload,
               "exchange plain frames of at most the MTU, every checksum computed by tapsrv");
   up.add_flag("--no-ecn", o.no_ecn, "refuse ECN (RFC 3168) even when a client's SYN asks for it");
@@ -144,8 +148,10 @@ int run_up(app::Config cfg) {
     factories.push_back(service::make_factory(p.service));
     stack.listen(io::clock_now(), p.port, *factories.back());
   }
+  io::notify_ready(how_to_reach(cfg));
   const auto result =
       app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr, cfg.busy_poll);
+  io::notify_stopping();
   if (pcap) { pcap->flush(); }
   app::log_report(stats, stack.tcp().buffer_memory());
   if (result.tap_error != 0) {
@@ -160,16 +166,28 @@ int run_up(app::Config cfg) {
 
 int main(int argc, char** argv) {
   CLI::App cli{"tapsrv: a user-space TCP/IP endpoint on a TAP device"};
+  cli.set_version_flag("--version", std::string{"tapsrv "} + TAPSRV_VERSION);
   cli.require_subcommand(1);
   app::Options opts;
   auto* up = cli.add_subcommand("up", "create the TAP and serve until SIGINT/SIGTERM");
+  std::string config_path;  // only for --help: expand_config_file() reads the file itself
+  up->add_option("--config", config_path,
+                 "read options from a TOML file (keys: long option names; the command line wins)");
   add_up_options(*up, opts);
+  std::vector<std::string> args{argv + 1, argv + argc};
+  const auto expanded = app::expand_config_file(std::move(args), *up);
+  if (!expanded) {
+    std::fprintf(stderr, "tapsrv: error: %s\n", expanded.error().c_str());
+    return 2;
+  }
+  // CLI11 parses a vector of arguments from its back.
+  std::vector<std::string> reversed{expanded->rbegin(), expanded->rend()};
   try {
-    cli.parse(argc, argv);
+    cli.parse(reversed);
     opts.sndbuf_given = up->count("--sndbuf") > 0;
     opts.physical_memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
                            static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
-  } catch (const CLI::CallForHelp& e) { return cli.exit(e); } catch (const CLI::CallForAllHelp& e) {
+  } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
     std::fprintf(stderr, "tapsrv: error: %s (see tapsrv up --help)\n", e.what());

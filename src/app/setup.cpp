@@ -15,13 +15,11 @@ namespace {
 io::TapDevice attach_existing(Config& cfg, io::Netlink& nl) {
   const auto link = nl.find_link(cfg.ifname);
   if (!link) {
-    refuse(ENODEV, "--no-config: there is no interface " + cfg.ifname +
+    refuse(ENODEV, "--attach: there is no interface " + cfg.ifname +
                        " (create one with: ip tuntap add dev " + cfg.ifname +
                        " mode tap user $USER)");
   }
-  if (link->kind != "tun") {
-    refuse(EINVAL, "--no-config: " + cfg.ifname + " is not a TAP device");
-  }
+  if (link->kind != "tun") { refuse(EINVAL, "--attach: " + cfg.ifname + " is not a TAP device"); }
   auto tap = io::TapDevice::open(cfg.ifname, cfg.offload);
   cfg.mtu = static_cast<std::uint16_t>(link->mtu);
   return tap;
@@ -36,7 +34,7 @@ io::TapDevice bring_up(Config& cfg) {
   if (nl.find_link(cfg.ifname)) {
     refuse(EEXIST, "interface " + cfg.ifname +
                        " already exists (choose another --ifname, or attach to a persistent TAP "
-                       "with --no-config)");
+                       "with --attach)");
   }
   std::optional<int> master;
   if (cfg.bridge) {

@@ -42,7 +42,7 @@ constexpr std::size_t kTcpDataOffsetByte = 12;
     throw std::system_error(err, std::generic_category(),
                             "attaching to TAP " + name +
                                 " needs CAP_NET_ADMIN (run as root), or a persistent TAP "
-                                "owned by this user with --no-config");
+                                "owned by this user with --attach");
   }
   throw std::system_error(err, std::generic_category(), "TUNSETIFF on " + name);
 }
@@ -75,7 +75,7 @@ TapDevice TapDevice::open(const std::string& name, bool offload) {
     if (err == EACCES || err == EPERM) {
       throw std::system_error(err, std::generic_category(),
                               "cannot open /dev/net/tun: a TAP needs CAP_NET_ADMIN (run as "
-                              "root), or read-write access to /dev/net/tun for --no-config");
+                              "root), or read-write access to /dev/net/tun for --attach");
     }
     throw std::system_error(err, std::generic_category(),
                             "cannot open /dev/net/tun (is the tun module loaded?)");

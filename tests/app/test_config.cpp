@@ -249,7 +249,7 @@ TEST_SUITE("app.config") {
     CHECK(contains(error_of(o), "--ifname"));
   }
 
-  TEST_CASE("--no-config takes the TAP as it is") {
+  TEST_CASE("--attach (alias --no-config) takes the TAP as it is") {
     Options o;
     o.no_config = true;
     const auto c = config_of(o);
@@ -260,7 +260,7 @@ TEST_SUITE("app.config") {
     SUBCASE("not with --host-ip") { o.host_ip = "10.0.0.1"; }
     SUBCASE("not with --mtu, not even the default value") { o.mtu = 1500; }
     const auto e = error_of(o);
-    CHECK(contains(e, "--no-config"));
+    CHECK(contains(e, "--attach"));
   }
 
   TEST_CASE("--bridge excludes --host-ip and gives the host side no address") {

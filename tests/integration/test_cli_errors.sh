@@ -38,12 +38,13 @@ expect_error "--msl 0:" --msl 0
 expect_error "--sndbuf 100:" --sndbuf 100
 expect_error "--busy-poll 5000:" --busy-poll 5000
 expect_error "--rcvbuf 99999999:" --rcvbuf 99999999
-expect_error "--no-config" --no-config --bridge br0
+expect_error "--attach uses the TAP as it is" --no-config --bridge br0
+expect_error "--attach uses the TAP as it is" --attach --mtu 1400
 expect_error "--bridge and --host-ip" --bridge br0 --host-ip 10.0.0.1
 expect_error "--frobnicate" --frobnicate
 expect_error "bridge nosuchbr does not exist" --bridge nosuchbr
 expect_error "notabridge is not a bridge" --bridge notabridge
-expect_error "no interface tap9" --no-config --ifname tap9
+expect_error "no interface tap9" --attach --ifname tap9
 
 # Without privileges, setpriv drops to nobody with no capabilities: once as /dev/net/tun is
 # here, once with a world-writable tun node bind-mounted in a private mount namespace, so that

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# --no-config: an unprivileged user attaches to a persistent TAP it owns, configured by root
+# --attach (formerly --no-config): an unprivileged user attaches to a persistent TAP it owns, configured by root
 # beforehand, and tapsrv leaves the TAP exactly as it found it.
 source "$(dirname "$0")/lib.sh"
 
@@ -15,7 +15,7 @@ chmod 0777 "$T_TMP"
 mknod -m 0666 "$T_TMP/tun" c 10 200
 ip netns exec "$ns" unshare --mount sh -c "mount --bind $T_TMP/tun /dev/net/tun && exec \
   setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all \
-  $TAPSRV up ${TAPSRV_UP_ARGS:-} --no-config --ifname tap7 --ip 10.9.0.2/24" >"$log" 2>&1 &
+  $TAPSRV up ${TAPSRV_UP_ARGS:-} --attach --ifname tap7 --ip 10.9.0.2/24" >"$log" 2>&1 &
 pid=$!
 T_PIDS+=("$pid")
 for _ in $(seq 100); do grep -q " up: " "$log" && break; sleep 0.05; done
