@@ -163,9 +163,11 @@ void Connection::take_rtt_sample(Instant now, const TcpSegment& seg, const AckDe
   } else if (ts_enabled_ && seg.options.timestamps && d.delivered > 0 &&
              seg.options.timestamps->echo != 0) {
     // RFC 7323 §4.1: only resent ranges were covered; the echoed timestamp still dates the
-    // segment the peer acknowledged (millisecond resolution).
+    // segment the peer acknowledged, to the millisecond. Less than one tick counts as one, as
+    // in Linux tcp_ack_update_rtt: a zero would become the minimum RTT, and RACK (RFC 8985
+    // §6.2 step 2) could then no longer tell an early copy's SACK from its retransmission's.
     const auto ms = static_cast<std::int32_t>(ts_clock(now) - seg.options.timestamps->echo);
-    if (ms >= 0) { sample = std::chrono::milliseconds{ms}; }
+    if (ms >= 0) { sample = std::chrono::milliseconds{std::max(ms, 1)}; }
   }
   if (!sample) { return; }
   rtt_.sample(*sample);

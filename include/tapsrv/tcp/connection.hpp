@@ -125,6 +125,8 @@ class Connection {
   /// Loss-recovery phase, as Linux's icsk_ca_state (Open covers Disorder here).
   enum class Recovery : std::uint8_t { Open, Fast, Loss };
   [[nodiscard]] Recovery recovery() const noexcept { return recovery_; }
+  /// The windowed minimum RTT (Linux tcp_min_rtt) that RACK and the congestion control use.
+  [[nodiscard]] Duration min_rtt() const noexcept { return min_rtt_; }
   [[nodiscard]] const Scoreboard& scoreboard() const noexcept { return sb_; }
   [[nodiscard]] const RttEstimator& rtt() const noexcept { return rtt_; }
   [[nodiscard]] const CongestionControl* congestion_control() const noexcept { return cc_.get(); }
