@@ -23,11 +23,19 @@ constexpr Duration kMinRttWindow = std::chrono::seconds{300};
 /// RTT samples under Karn's rule, and the RACK and delivery-rate updates per range.
 class Connection::AckDelivery final : public DeliverySink {
  public:
-  AckDelivery(Connection& c, Instant now) noexcept : c_{c}, now_{now} {}
+  AckDelivery(Connection& c, Instant now, const TcpSegment& seg) noexcept
+      : c_{c},
+        now_{now},
+        echo_{c.ts_enabled_ && seg.options.timestamps
+                  ? std::optional<std::uint32_t>{seg.options.timestamps->echo}
+                  : std::nullopt} {}
   void on_delivered(const SentSegment& s, std::uint32_t bytes, bool by_sack) noexcept override {
     delivered += bytes;
     if (by_sack) { sacked += bytes; }
-    c_.rack_.on_delivered(s, now_, c_.min_rtt_);
+    // RFC 7323 §4.3: TSecr is TS.Recent, the TSval of a segment at the left edge when it
+    // arrived; one older than the resend's own TSval cannot be the resend's echo.
+    const bool echo_predates = echo_ && static_cast<std::int32_t>(*echo_ - c_.ts_clock(s.xmit)) < 0;
+    c_.rack_.on_delivered(s, now_, c_.min_rtt_, echo_predates);
     c_.rate_.on_delivered(s, bytes);
     if (s.has(SentSegment::kEverRetrans)) { return; }
     // Linux tcp_clean_rtx_queue: the oldest range acknowledged cumulatively times the RTO
@@ -43,6 +51,7 @@ class Connection::AckDelivery final : public DeliverySink {
  private:
   Connection& c_;
   Instant now_;
+  std::optional<std::uint32_t> echo_;
 };
 
 std::uint32_t Connection::pipe() const noexcept {
@@ -70,7 +79,7 @@ bool Connection::is_dsack(const TcpSegment& seg) noexcept {
 void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
   const std::uint32_t prior_in_flight = pipe();
   const bool advanced = snd_.una < seg.ack;
-  AckDelivery d{*this, now};
+  AckDelivery d{*this, now, seg};
   if (advanced) {
     sb_.on_cumulative_ack(seg.ack, d);
     on_new_ack(now, seg);

@@ -224,6 +224,26 @@ TEST_SUITE("tcp.rack") {
     CHECK(sb.next_lost() == 0);  // it waits to be sent a third time
   }
 
+  TEST_CASE("a SACK echoing a timestamp older than the resend is the earlier copy's (step 2)") {
+    for (const bool echo_predates : {false, true}) {
+      CAPTURE(echo_predates);
+      Scoreboard sb = sent(4);
+      Rack rack;
+      Recorder r;
+      sb.mark_all_lost();
+      sb.on_retransmit(0, kMss, Instant{} + 20ms, TxStamp{});
+      sb.on_retransmit(1, kMss, Instant{} + 25ms, TxStamp{});
+      // Segment 1's first copy, held in a queue, arrives at 40 ms: 15 ms after the resend, more
+      // than the minimum RTT of 1 ms, so only the echoed timestamp tells the copies apart.
+      sb.on_sack(kBase + kMss, kBase + 2 * kMss, r);
+      rack.on_delivered(sb.entry(1), Instant{} + 40ms, 1ms, echo_predates);
+      std::optional<Duration> rearm;
+      // Taken for the resend, it would make segment 0's resend (at 20 ms) lost at once.
+      CHECK(rack.detect_loss(sb, Instant{} + 40ms, 0ms, rearm) == 0);
+      CHECK(sb.retrans() == (echo_predates ? kMss : 0));  // segment 0's resend still in flight
+    }
+  }
+
   TEST_CASE("reo_wnd: zero in recovery without reordering; DSACKs widen it, 16 recoveries shrink") {
     Rack rack;
     CHECK(rack.reo_wnd(true, 0, 8ms, 10ms) == 0ms);
