@@ -257,7 +257,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   if (auto limit = mem_limit_of(o.mem_limit, o.physical_memory)) {
     c.mem_limit = *limit;
   } else {
-    return std::move(limit.error());
+    return limit.error();
   }
   const auto cc = tcp::parse_cc_kind(o.cc);
   if (!cc) { return "invalid --cc '" + o.cc + "': one of reno, cubic, bbr"; }

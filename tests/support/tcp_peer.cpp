@@ -344,7 +344,7 @@ void compare(std::string& diff, const char* field, const std::optional<T>& want,
 
 }  // namespace
 
-Sent TcpPeer::expect(const SegMatch& m, std::source_location loc) {
+Sent TcpPeer::expect(const SegMatch& m, SourceLoc loc) {
   INFO("expect() at ", std::string{loc.file_name()}, ":", loc.line(), ", t=", elapsed().count(),
        "us");
   auto& q = w_->outbox.queue;
@@ -367,7 +367,7 @@ Sent TcpPeer::expect(const SegMatch& m, std::source_location loc) {
   return s;
 }
 
-void TcpPeer::expect_nothing(std::source_location loc) {
+void TcpPeer::expect_nothing(SourceLoc loc) {
   INFO("expect_nothing() at ", std::string{loc.file_name()}, ":", loc.line(),
        ", t=", elapsed().count(), "us");
   std::string extra;
@@ -408,7 +408,7 @@ std::string TcpPeer::transitions() const {
   return out;
 }
 
-void TcpPeer::check_invariants(std::source_location loc) const {
+void TcpPeer::check_invariants(SourceLoc loc) const {
   INFO("check_invariants() at ", std::string{loc.file_name()}, ":", loc.line(),
        ", t=", elapsed().count(), "us");
   const auto& cfg = w_->cfg;

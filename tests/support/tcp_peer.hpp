@@ -11,11 +11,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <vector>
 
 #include "support/frames.hpp"
+#include "support/source_loc.hpp"
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/service/services.hpp"
@@ -202,8 +202,8 @@ class TcpPeer {
   void advance(Duration d);
 
   /// Takes the oldest segment we sent and checks it against `m`.
-  Sent expect(const SegMatch& m, std::source_location loc = std::source_location::current());
-  void expect_nothing(std::source_location loc = std::source_location::current());
+  Sent expect(const SegMatch& m, SourceLoc loc = SourceLoc::current());
+  void expect_nothing(SourceLoc loc = SourceLoc::current());
   /// Every segment not yet taken, oldest first.
   std::vector<Sent> take_all();
   [[nodiscard]] std::size_t pending() const;
@@ -222,7 +222,7 @@ class TcpPeer {
   /// (segment)", space separated.
   [[nodiscard]] std::string transitions() const;
   /// Checks what must hold after any step (see the definition); used by the randomized tests.
-  void check_invariants(std::source_location loc = std::source_location::current()) const;
+  void check_invariants(SourceLoc loc = SourceLoc::current()) const;
 
   [[nodiscard]] Instant now() const;
   [[nodiscard]] Duration elapsed() const { return now() - Instant{}; }
