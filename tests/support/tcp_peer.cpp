@@ -237,6 +237,12 @@ void TcpPeer::listen(std::uint16_t port) {
   w_->engine.listen(w_->now, kOurIp, port, w_->app_factory);
 }
 
+tcp::Connection* TcpPeer::connect(std::uint16_t peer_port) {
+  w_->peer_ports.insert(peer_port);
+  return w_->engine.connect(w_->now, tcp::FourTuple{kPeerIp, peer_port, kOurIp, kPort},
+                            w_->app_factory, w_->outbox);
+}
+
 void TcpPeer::handshake(const SynOptions& o, std::uint16_t window, std::uint32_t remote_iss) {
   send(syn(remote_iss, o));
   expect({.flags = kSyn | kAck, .seq = w_->isn.isn({}, {}).raw, .ack = remote_iss + 1});

@@ -178,6 +178,9 @@ class TcpPeer {
   static TcpPeer listening(std::uint16_t port = kPort, const tcp::Config& cfg = test_config());
   void listen(std::uint16_t port, service::Kind kind);
   void listen(std::uint16_t port = kPort);
+  /// Active open (RFC 9293 §3.10.1) from kOurIp:kPort to kPeerIp:`peer_port`, served by the
+  /// TestApp: the SYN is left for expect(). Null when the engine refused it.
+  tcp::Connection* connect(std::uint16_t peer_port = kPeerPort);
 
   // --- State drivers: each sends segments, expects our answers, then mark()s. -------------
   /// SYN (with `o`), expect SYN-ACK, then the final ACK with `window` (unscaled on the wire).
