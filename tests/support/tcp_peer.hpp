@@ -87,7 +87,8 @@ wire::TcpSegment with_ts(wire::TcpSegment s, std::uint32_t value, std::uint32_t 
 struct Sent {
   tcp::FourTuple id;
   wire::TcpSegment seg;  // payload cleared: the bytes live in `payload`
-  Buffer payload;
+  Buffer payload;        // empty when the outbox keeps no payloads (TcpPeer::keep_payloads)
+  std::size_t len = 0;   // of the payload sent
   Instant at;
   [[nodiscard]] std::uint8_t flags() const noexcept { return seg.flags.bits; }
   [[nodiscard]] std::uint32_t seq() const noexcept { return seg.seq.raw; }
@@ -113,6 +114,7 @@ class RecordingOutbox final : public tcp::Outbox {
   void send(const tcp::FourTuple& id, const wire::TcpSegment& seg) override;
   std::deque<Sent> queue;
   std::size_t total = 0;
+  bool keep_payloads = true;
 
  private:
   const Instant& now_;
@@ -209,6 +211,9 @@ class TcpPeer {
   void expect_nothing(std::source_location loc = std::source_location::current());
   /// Every segment not yet taken, oldest first.
   std::vector<Sent> take_all();
+  /// Whether what we send keeps a copy of its payload (Sent::len is always set); off for
+  /// transfers of gigabytes.
+  void keep_payloads(bool on);
   [[nodiscard]] std::size_t pending() const;
 
   // --- Looking ------------------------------------------------------------------------------
