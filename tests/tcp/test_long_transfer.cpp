@@ -94,7 +94,11 @@ void lose_and_recover(Bulk& b, std::uint64_t at) {
   const std::uint64_t hole = b.acked;
   const auto fast_before = b.p.stats().get(Counter::TcpFastRetransmits);
   const auto rto_before = b.p.stats().get(Counter::TcpRetransmitTimeouts);
+  const auto resent_before = b.p.stats().get(Counter::TcpRetransmits);
   const auto answer = b.lose(hole, kSegment);
+  // RFC 6675 §5: the one ACK SACKs far more than DupThresh segments above the hole, so the
+  // hole goes again at once; without that, only the RTO (200 ms or more) would resend it.
+  CHECK(b.p.stats().get(Counter::TcpRetransmits) > resent_before);
   REQUIRE(!answer.empty());
   CHECK(answer.front().seq() == b.seq_at(hole));  // the hole, resent first
   CHECK(answer.front().len > 0);
