@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "app/mem_limit.hpp"
+#include "tapsrv/tcp/config.hpp"
 
 namespace tapsrv::app {
 namespace {
@@ -158,9 +159,13 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     c.mac = mac_for(c.address.addr);
   }
 
+  // Below 88 the TCP options (timestamps, SACK blocks) no longer fit beside data; see
+  // tcp::Config::kMinMtu.
   const std::uint32_t mtu = o.mtu.value_or(1500);
-  if (mtu < 68 || mtu > 65521) {
-    return "invalid --mtu " + std::to_string(mtu) + ": must be between 68 and 65521";
+  if (mtu < tcp::Config::kMinMtu || mtu > 65521) {
+    return "invalid --mtu " + std::to_string(mtu) + ": must be between " +
+           std::to_string(tcp::Config::kMinMtu) +
+           " (IPv4 20 + TCP 20 + 40 bytes of options + 8 of data) and 65521";
   }
   c.mtu = static_cast<std::uint16_t>(mtu);
 

@@ -17,6 +17,14 @@ namespace {
 constexpr std::uint16_t kDefaultMss = 536;
 constexpr std::uint16_t kMinMss = 48;
 constexpr std::uint16_t kTimestampsLen = 12;
+// RFC 9293 §3.1: the data offset leaves 40 bytes for options. RFC 2018 §3: a SACK option is
+// 2 + 8n bytes, 4 + 8n with the two NOPs that align it (Linux TCPOLEN_SACK_BASE_ALIGNED).
+constexpr std::uint32_t kMaxOptionSpace = 40;
+constexpr std::uint32_t kSackBase = 4;
+constexpr std::uint32_t kSackPerBlock = 8;
+// What a segment carrying SACK blocks keeps for data at least: TCP_MIN_SND_MSS (48) less the
+// full 40 bytes of options, so that an MSS of 48 still takes every block that fits.
+constexpr std::uint32_t kMinSackPayload = 8;
 
 }  // namespace
 
@@ -111,7 +119,17 @@ void Connection::negotiate(const wire::TcpOptions& o) {
 
 std::size_t Connection::sack_blocks_to_send() const noexcept {
   if (!sack_enabled_ || reassembly_.empty()) { return 0; }
-  return std::min<std::size_t>(reassembly_.size(), ts_enabled_ ? 3 : 4);
+  // Linux tcp_established_options: as many blocks as the option space left beside timestamps
+  // holds (3 with them, 4 without); RFC 2018 §4 puts the newest first, so those are kept.
+  const std::uint32_t space = kMaxOptionSpace - (ts_enabled_ ? kTimestampsLen : 0U);
+  const std::uint32_t by_space = (space - kSackBase) / kSackPerBlock;
+  // And as many as leave kMinSackPayload bytes of the MSS for data. Linux needs no such rule,
+  // as its MSS never drops below 48; ours may at an MTU under Config::kMinMtu (configs made in
+  // code), and without it the option would eat the whole MSS: a zero or wrapped send_mss().
+  const std::uint32_t by_payload = mss_ >= kSackBase + kSackPerBlock + kMinSackPayload
+                                       ? (mss_ - kSackBase - kMinSackPayload) / kSackPerBlock
+                                       : 0;
+  return std::min<std::size_t>({reassembly_.size(), by_space, by_payload});
 }
 
 std::uint32_t Connection::send_mss() const noexcept {
@@ -119,8 +137,9 @@ std::uint32_t Connection::send_mss() const noexcept {
   // there are blocks to report, Linux shrinks the payload by the SACK option (tcp_current_mss):
   // two NOPs, kind and length, 8 bytes a block. Dropping the blocks from full segments instead
   // would hide them from a peer whose data we echo, and sending both would exceed the MTU.
+  // sack_blocks_to_send() leaves at least kMinSackPayload, so this is never 0 nor wraps.
   const std::size_t blocks = sack_blocks_to_send();
-  return mss_ - (blocks == 0 ? 0U : static_cast<std::uint32_t>(4 + 8 * blocks));
+  return mss_ - (blocks == 0 ? 0U : kSackBase + kSackPerBlock * static_cast<std::uint32_t>(blocks));
 }
 
 void Connection::start_send_sequence(SeqNum iss) noexcept {

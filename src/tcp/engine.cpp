@@ -101,9 +101,8 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   }
   Connection& c = add(id, factory);
   stats_.add(Counter::TcpConnectionsAccepted);
-  ++syn_received_;
   c.open_passive(now, seg, isn_.isn(id, now), out);
-  settle(now, c, out, true);
+  settle(now, c, out, false);  // counts it half-open
 }
 
 void Engine::reply_reset(Instant now, const FourTuple& id, const TcpSegment& seg, Outbox& out) {
@@ -135,7 +134,17 @@ void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_receiv
     if ((events & Connection::kWritable) != 0) { h->on_writable(c); }
   }
   c.output(now, out);
-  if (was_syn_received && c.state() != State::SynReceived) { --syn_received_; }
+  // The half-open count follows the state whatever the path into SYN_RECEIVED: a listener's
+  // SYN, or our own SYN_SENT on a simultaneous open (RFC 9293 §3.10.7.3, Figure 8), which used
+  // to leave without having been counted and so wrapped the count around.
+  if (const bool is_syn_received = c.state() == State::SynReceived;
+      is_syn_received != was_syn_received) {
+    if (is_syn_received) {
+      ++syn_received_;
+    } else {
+      --syn_received_;
+    }
+  }
   if (c.state() == State::Closed || c.state() == State::Listen) {
     if (auto* h = c.handler(); h != nullptr) { h->on_closed(c); }
     unindex(c);

@@ -124,6 +124,11 @@ void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
     recovery_ended = true;
     undo_possible_ = false;
   }
+  // Linux keeps high_seq meaningful only in a recovery state. Outside one the recovery point
+  // follows SND.UNA, so it never falls 2^31 behind, where SeqNum's modular comparison would
+  // read it as ahead (after 2 GiB without loss, fast retransmit gated on RFC 6582's
+  // "recover < SND.UNA" was off for the next 2 GiB).
+  if (recovery_ == Recovery::Open) { recover_ = snd_.una; }
   const std::uint32_t lost_before = sb_.lost();
   detect_losses(now, d.sacked > 0 || (advanced && recovery_ == Recovery::Fast));
   const std::uint32_t newly_lost = sb_.lost() > lost_before ? sb_.lost() - lost_before : 0;

@@ -34,6 +34,15 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
     return enter(State::Closed, now, Cause::Segment, &in);
   }
   TcpSegment seg = in;
+  // RFC 9293 Figure 8 line 6: in a simultaneous open the peer's SYN,ACK repeats its SYN, which
+  // RCV.NXT already covers, and acknowledges ours. Taken as the ACK it carries, as Linux lets
+  // it pass in SYN_RECV for a socket of its own (tcp_validate_incoming); else the sequence
+  // test drops it and only our SYN,ACK's retransmission, an RTO later, gets us established.
+  if (state_ == State::SynReceived && !passive_ && in.flags.syn() && in.flags.ack() &&
+      !in.flags.rst() && in.seq == irs_ && in.ack == snd_.nxt) {
+    seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kSyn);
+    seg.seq = irs_ + 1;
+  }
   if (check_sequence(now, seg) == Step::Stop) { return; }  // first
   heard_from_peer(now);  // an acceptable segment, so not a blind attacker's
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)

@@ -104,12 +104,13 @@ std::string flag_names(std::uint8_t flags) {
 std::string Sent::text() const {
   std::ostringstream os;
   os << '[' << flag_names(flags()) << "] seq=" << seq() << " ack=" << ack() << " win=" << seg.window
-     << " len=" << payload.size() << " to port " << id.remote_port;
+     << " len=" << len << " to port " << id.remote_port;
   return os.str();
 }
 
 void RecordingOutbox::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
-  Sent s{id, seg, Buffer(seg.payload.begin(), seg.payload.end()), now_};
+  Sent s{.id = id, .seg = seg, .payload = {}, .len = seg.payload.size(), .at = now_};
+  if (keep_payloads) { s.payload.assign(seg.payload.begin(), seg.payload.end()); }
   s.seg.payload = {};
   queue.push_back(std::move(s));
   ++total;
@@ -237,6 +238,12 @@ void TcpPeer::listen(std::uint16_t port) {
   w_->engine.listen(w_->now, kOurIp, port, w_->app_factory);
 }
 
+tcp::Connection* TcpPeer::connect(std::uint16_t peer_port) {
+  w_->peer_ports.insert(peer_port);
+  return w_->engine.connect(w_->now, tcp::FourTuple{kPeerIp, peer_port, kOurIp, kPort},
+                            w_->app_factory, w_->outbox);
+}
+
 void TcpPeer::handshake(const SynOptions& o, std::uint16_t window, std::uint32_t remote_iss) {
   send(syn(remote_iss, o));
   expect({.flags = kSyn | kAck, .seq = w_->isn.isn({}, {}).raw, .ack = remote_iss + 1});
@@ -361,7 +368,7 @@ Sent TcpPeer::expect(const SegMatch& m, SourceLoc loc) {
   compare(diff, "seq", m.seq, s.seq());
   compare(diff, "ack", m.ack, s.ack());
   compare(diff, "window", m.window, s.seg.window);
-  compare(diff, "len", m.len, s.payload.size());
+  compare(diff, "len", m.len, s.len);
   compare(diff, "to_port", m.to_port, s.id.remote_port);
   CHECK_MESSAGE(diff.empty(), "segment ", s.text(), " differs:", diff);
   return s;
@@ -382,6 +389,8 @@ std::vector<Sent> TcpPeer::take_all() {
   w_->outbox.queue.clear();
   return out;
 }
+
+void TcpPeer::keep_payloads(bool on) { w_->outbox.keep_payloads = on; }
 
 std::size_t TcpPeer::pending() const { return w_->outbox.queue.size(); }
 

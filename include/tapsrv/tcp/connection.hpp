@@ -276,7 +276,7 @@ class Connection {
   std::unique_ptr<CongestionControl> cc_;
   EcnState ecn_{cfg_, stats_};  // RFC 3168
   Recovery recovery_ = Recovery::Open;
-  wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq), while not Open
+  wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq); SND.UNA when Open
   unsigned dupacks_ = 0;           // without SACK only (RFC 5681 §3.2, RFC 6582)
   bool cwnd_limited_ = false;      // the last flight stopped at cwnd (RFC 7661)
   wire::SeqNum cwnd_usage_seq_{};  // cwnd_limited_ describes the flight ending here

@@ -48,6 +48,8 @@ class Engine {
   void abort_all(Instant now, Outbox& out);
 
   [[nodiscard]] std::size_t connection_count() const noexcept { return table_.size(); }
+  /// Connections in SYN_RECEIVED: what the SYN backlog (Config::syn_backlog) limits.
+  [[nodiscard]] std::size_t half_open_count() const noexcept { return syn_received_; }
   /// Buffer storage held by all connections, against Config::memory_limit.
   [[nodiscard]] const BufferBudget& buffer_memory() const noexcept { return memory_; }
   /// Null when there is no such connection.
@@ -62,7 +64,8 @@ class Engine {
   [[nodiscard]] bool cookies_recently_sent(Instant now) const noexcept;
   void on_cookie_ack(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
                      HandlerFactory& factory, Outbox& out);
-  /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
+  /// After anything happened to `c`: run its handler's callbacks, send, keep the half-open
+  /// count (`was_syn_received`: its state before), and re-index or erase it.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
   Connection* find_mutable(const FourTuple& id) noexcept;
