@@ -207,6 +207,25 @@ std::optional<Instant> Connection::next_deadline() const noexcept {
   return earliest;
 }
 
+TimeWaitRecord Connection::time_wait_record() const noexcept {
+  // Linux tcp_time_wait copies the same into its bucket: what acknowledging a repeated FIN,
+  // judging a segment and recognising a new incarnation need (tcp_timewait_state_process).
+  const auto wnd = static_cast<std::uint32_t>(std::max<std::int32_t>(rcv_.adv_right - rcv_.nxt, 0));
+  return TimeWaitRecord{
+      .id = id_,
+      .snd_nxt = snd_.nxt,
+      .rcv_nxt = rcv_.nxt,
+      .ts_recent = ts_recent_,
+      .ts_offset = iss_.raw,
+      .max_snd_wnd = snd_.max_wnd,
+      .window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> rcv_wscale_, 0xffff)),
+      .rcv_wscale = rcv_wscale_,
+      .ts_enabled = ts_enabled_,
+      .challenged = last_challenge_.has_value(),
+      .expiry = time_wait_.value_or(now_ + 2 * cfg_.msl),
+      .last_challenge = last_challenge_.value_or(Instant{})};
+}
+
 void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg) {
   if (TAPSRV_BUG_IF(!is_legal_transition(state_, next), stats_)) {
     next = State::Closed;  // release builds: never continue in an impossible state

@@ -55,6 +55,9 @@ struct Config {
   Duration idle_buffer_sweep = seconds{1};
   std::size_t max_connections = 10000;  // all states but LISTEN
   std::size_t syn_backlog = 1024;       // connections in SYN_RECEIVED
+  // TIME_WAIT records, apart from max_connections (Linux tcp_max_tw_buckets, 262144 on a
+  // machine with the usual 524288 established-hash buckets); beyond it the oldest is recycled.
+  std::size_t max_time_wait = 262144;
   // Beyond the backlog, answer with SYN cookies (RFC 4987 §3.6, Linux tcp_syncookies=1) rather
   // than drop. The key must be secret and random in production (main draws it from the OS);
   // tests keep the fixed default.
