@@ -140,6 +140,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.memory_limit = cfg.mem_limit;
   stack_cfg.tcp.congestion_control = cfg.cc;
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
+  stack_cfg.tcp.connection_hash_key = random_key<tcp::FourTupleHash::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
   stack_cfg.tcp.ecn = cfg.ecn;

@@ -10,7 +10,8 @@ Engine::Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs)
       isn_{isn},
       stats_{stats},
       obs_{obs},
-      time_wait_{cfg, stats, obs, FourTupleHash{}},
+      table_{0, FourTupleHash{cfg.connection_hash_key}},
+      time_wait_{cfg, stats, obs, FourTupleHash{cfg.connection_hash_key}},
       reset_limit_{cfg.resets_per_second, cfg.reset_burst},
       cookies_{cfg.syn_cookie_key} {}
 

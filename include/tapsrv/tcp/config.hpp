@@ -63,6 +63,9 @@ struct Config {
   // tests keep the fixed default.
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
+  // The SipHash key of the connection and TIME_WAIT tables (FourTupleHash): random in production
+  // (main draws it from the OS, as the engine is pure), so chosen 4-tuples cannot collide.
+  std::array<std::uint8_t, 16> connection_hash_key{};
   std::uint32_t initial_cwnd_segments = 10;   // RFC 6928
   CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
   bool window_scaling = true;                 // RFC 7323
