@@ -24,10 +24,11 @@ void log_report(const Stats& stats, const tcp::Engine& tcp) {
       "buffer memory: used={} peak={} pressure_mark={} limit={} pressure_entries={} refusals={}",
       memory.used(), memory.peak(), memory.pressure_mark(), memory.limit(),
       memory.pressure_entries(), memory.refusals());
-  // Records left now (none after a shutdown closed them), the most at once, and the limit.
+  // Records held when tapsrv stopped (the shutdown closes them), the most at once, the limit.
   spdlog::info("time_wait: records={} peak={} limit={} expired={} recycled={}",
-               tcp.time_wait_count(), tcp.time_wait().peak(), tcp.config().max_time_wait,
-               stats.get(Counter::TcpTimeWaitExpired), stats.get(Counter::TcpTimeWaitRecycled));
+               tcp.time_wait_count() + tcp.time_wait().held_at_clear(), tcp.time_wait().peak(),
+               tcp.config().max_time_wait, stats.get(Counter::TcpTimeWaitExpired),
+               stats.get(Counter::TcpTimeWaitRecycled));
 }
 
 }  // namespace tapsrv::app

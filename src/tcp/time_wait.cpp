@@ -123,6 +123,7 @@ void TimeWaitTable::expire(Instant now) {
 }
 
 void TimeWaitTable::clear() {
+  held_at_clear_ = index_.size();
   while (head_ != kNone) { close(head_, Cause::Shutdown, nullptr); }
 }
 

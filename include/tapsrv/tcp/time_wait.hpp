@@ -81,11 +81,13 @@ class TimeWaitTable {
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept;
   /// Closes every record whose 2 MSL are over (TIME_WAIT -> CLOSED, timeout).
   void expire(Instant now);
-  /// Closes every record (shutdown).
+  /// Closes every record (shutdown); held_at_clear() then says how many there were.
   void clear();
   [[nodiscard]] std::size_t size() const noexcept { return index_.size(); }
   /// The most records held at once.
   [[nodiscard]] std::size_t peak() const noexcept { return peak_; }
+  /// Records the last clear() closed (what a shutdown found), 0 before any.
+  [[nodiscard]] std::size_t held_at_clear() const noexcept { return held_at_clear_; }
 
  private:
   static constexpr std::uint32_t kNone = 0xffffffffU;
@@ -108,6 +110,7 @@ class TimeWaitTable {
   std::uint32_t head_ = kNone;  // oldest
   std::uint32_t tail_ = kNone;
   std::size_t peak_ = 0;
+  std::size_t held_at_clear_ = 0;
 };
 
 }  // namespace tapsrv::tcp
