@@ -201,7 +201,7 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
   for (const auto& t : {retransmit_, loss_probe_, reorder_, pace_, persist_, delayed_ack_,
-                        time_wait_, fin_wait2_, keepalive_}) {
+                        fin_wait2_, keepalive_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
@@ -239,7 +239,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       break;
     case State::FinWait2: fin_wait2_ = now + cfg_.fin_wait2_timeout; break;
     case State::TimeWait:
-      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
+      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT, and it runs in the record
+      // the engine makes of the connection next (time_wait_record()).
       time_wait_ = now + 2 * cfg_.msl;
       keepalive_.reset();
       retransmit_.reset();

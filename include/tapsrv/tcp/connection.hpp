@@ -307,7 +307,7 @@ class Connection {
   bool probe_outstanding_ = false;     // one probe per flight, until an ACK advances SND.UNA
   std::optional<Instant> persist_;
   std::optional<Instant> delayed_ack_;
-  std::optional<Instant> time_wait_;
+  std::optional<Instant> time_wait_;  // when TIME_WAIT ends; the record keeps the time
   std::optional<Instant> fin_wait2_;
   std::optional<Instant> keepalive_;
   unsigned keepalive_probes_ = 0;
