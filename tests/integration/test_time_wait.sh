@@ -15,7 +15,9 @@ run_client() { # COUNT SECONDS OUT
 
 start_tapsrv "$ns" "$log" --port 8080:http
 pid=$T_LAST_PID
+rss_before=$(rss_kib "$pid")
 run_client 30000 90 "$T_TMP/default.out" || fail "at the defaults: $(cat "$T_TMP/default.out")"
+rss_after=$(rss_kib "$pid")
 pass "defaults: $(cat "$T_TMP/default.out")"
 stop_tapsrv "$pid"
 [ "$T_STATUS" -eq 0 ] || fail "exit status $T_STATUS"
@@ -33,6 +35,14 @@ peak=$(grep -oE "peak=[0-9]+" <<<"$line" | cut -d= -f2)
 reopened=$(grep -c ":8080  TIME_WAIT -> CLOSED  (SYN)" "$log" || true)
 [ "$((peak + reopened))" -ge 30000 ] || fail "peak $peak + reopened $reopened < 30000"
 pass "no refusal, no RST: $line; reopened by a SYN: $reopened; tcp_connections_established=30000"
+# What the records cost: the RSS growth per record held at the end (the 64-byte record, its
+# hash-table node and bucket; AddressSanitizer's allocator takes about twice as much).
+held=$(grep -oE "records=[0-9]+" <<<"$line" | cut -d= -f2)
+per_record=$(((rss_after - rss_before) * 1024 / held))
+limit=400
+ldd "$TAPSRV" | grep -q libasan && limit=1000
+[ "$per_record" -le "$limit" ] || fail "RSS grew by $per_record bytes per TIME_WAIT record"
+pass "RSS grew by $((rss_after - rss_before)) KiB for $held records: $per_record bytes each"
 
 log2=$T_TMP/tapsrv-small.log
 start_tapsrv "$ns" "$log2" --port 8080:http --max-time-wait 100
