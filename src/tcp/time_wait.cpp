@@ -171,7 +171,9 @@ TimeWaitTable::Verdict TimeWaitTable::on_segment(Instant now, const FourTuple& i
                                                  const TcpSegment& seg, Outbox& out, SeqNum* iss) {
   stats_.add(Counter::TcpSegmentsIn);
   if (obs_.wants_segments()) { obs_.on_segment(id, false, seg); }
-  const std::uint32_t i = index_.at(id);
+  const auto it = index_.find(id);
+  if (TAPSRV_BUG_IF(it == index_.end(), stats_)) { return Verdict::Done; }  // engine checks first
+  const std::uint32_t i = it->second;
   TimeWaitRecord& r = slab_[i];
   // The ACK owed for a segment we do not take: a duplicate with text needs it for the peer's
   // recovery; a bare one or a SYN may be a blind guess and shares the challenge-ACK limit
