@@ -239,6 +239,10 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     return "invalid --max-conns " + std::to_string(o.max_conns) + ": must be 1 to 10000000";
   }
   c.max_conns = o.max_conns;
+  if (o.max_time_wait > 10'000'000) {
+    return "invalid --max-time-wait " + std::to_string(o.max_time_wait) + ": must be 0 to 10000000";
+  }
+  c.max_time_wait = o.max_time_wait;
   if (o.backlog == 0 || o.backlog > 10'000'000) {
     return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
   }

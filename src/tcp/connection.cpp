@@ -220,10 +220,29 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
   for (const auto& t : {retransmit_, loss_probe_, reorder_, pace_, persist_, delayed_ack_,
-                        time_wait_, fin_wait2_, keepalive_}) {
+                        fin_wait2_, keepalive_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
+}
+
+TimeWaitRecord Connection::time_wait_record() const noexcept {
+  // Linux tcp_time_wait copies the same into its bucket: what acknowledging a repeated FIN,
+  // judging a segment and recognising a new incarnation need (tcp_timewait_state_process).
+  const auto wnd = static_cast<std::uint32_t>(std::max<std::int32_t>(rcv_.adv_right - rcv_.nxt, 0));
+  return TimeWaitRecord{
+      .id = id_,
+      .snd_nxt = snd_.nxt,
+      .rcv_nxt = rcv_.nxt,
+      .ts_recent = ts_recent_,
+      .ts_offset = iss_.raw,
+      .max_snd_wnd = snd_.max_wnd,
+      .window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> rcv_wscale_, 0xffff)),
+      .rcv_wscale = rcv_wscale_,
+      .ts_enabled = ts_enabled_,
+      .challenged = last_challenge_.has_value(),
+      .expiry = time_wait_.value_or(now_ + 2 * cfg_.msl),
+      .last_challenge = last_challenge_.value_or(Instant{})};
 }
 
 void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg) {
@@ -239,7 +258,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       break;
     case State::FinWait2: fin_wait2_ = now + cfg_.fin_wait2_timeout; break;
     case State::TimeWait:
-      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
+      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT, and it runs in the record
+      // the engine makes of the connection next (time_wait_record()).
       time_wait_ = now + 2 * cfg_.msl;
       keepalive_.reset();
       retransmit_.reset();

@@ -426,6 +426,17 @@ TEST_SUITE("app.config") {
     }
   }
 
+  TEST_CASE("--max-time-wait: 0 to 10000000, default 262144 (Linux tcp_max_tw_buckets)") {
+    Options o;
+    CHECK(config_of(o).max_time_wait == 262144);
+    o.max_time_wait = 0;  // TIME_WAIT closes at once
+    CHECK(config_of(o).max_time_wait == 0);
+    o.max_time_wait = 10'000'000;
+    CHECK(config_of(o).max_time_wait == 10'000'000);
+    o.max_time_wait = 10'000'001;
+    check_names(o, "--max-time-wait", "10000001");
+  }
+
   TEST_CASE("--mem-limit: a size with K/M/G, 1M to the machine's memory, default 3/32 of it") {
     CHECK(parse_size("65536") == 65536U);
     CHECK(parse_size("64K") == 65536U);

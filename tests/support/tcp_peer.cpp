@@ -126,6 +126,7 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Retransmit: return "retransmit";
     case tcp::Cause::Shutdown: return "shutdown";
     case tcp::Cause::SynCookie: return "syn_cookie";
+    case tcp::Cause::Recycled: return "recycled";
   }
   return "?";
 }
@@ -400,7 +401,11 @@ const tcp::Connection* TcpPeer::conn(std::uint16_t peer_port) const {
 
 tcp::State TcpPeer::state(std::uint16_t peer_port) const {
   const auto* c = conn(peer_port);
-  return c == nullptr ? tcp::State::Closed : c->state();
+  if (c != nullptr) { return c->state(); }
+  // TIME_WAIT is a record, not a connection (tcp/time_wait.hpp).
+  return w_->engine.time_wait_record(tcp::FourTuple{kPeerIp, peer_port, kOurIp, kPort}) != nullptr
+             ? tcp::State::TimeWait
+             : tcp::State::Closed;
 }
 
 void TcpPeer::mark() { w_->baseline = w_->stats; }

@@ -59,11 +59,17 @@ struct Config {
   Duration idle_buffer_sweep = seconds{1};
   std::size_t max_connections = 10000;  // all states but LISTEN
   std::size_t syn_backlog = 1024;       // connections in SYN_RECEIVED
+  // TIME_WAIT records, apart from max_connections (Linux tcp_max_tw_buckets, 262144 on a
+  // machine with the usual 524288 established-hash buckets); beyond it the oldest is recycled.
+  std::size_t max_time_wait = 262144;
   // Beyond the backlog, answer with SYN cookies (RFC 4987 §3.6, Linux tcp_syncookies=1) rather
   // than drop. The key must be secret and random in production (main draws it from the OS);
   // tests keep the fixed default.
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
+  // The SipHash key of the connection and TIME_WAIT tables (FourTupleHash): random in production
+  // (main draws it from the OS, as the engine is pure), so chosen 4-tuples cannot collide.
+  std::array<std::uint8_t, 16> connection_hash_key{};
   std::uint32_t initial_cwnd_segments = 10;   // RFC 6928
   CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
   bool window_scaling = true;                 // RFC 7323

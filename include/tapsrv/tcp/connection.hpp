@@ -21,6 +21,7 @@
 #include "tapsrv/tcp/rtt.hpp"
 #include "tapsrv/tcp/scoreboard.hpp"
 #include "tapsrv/tcp/state.hpp"
+#include "tapsrv/tcp/time_wait.hpp"
 #include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
@@ -79,8 +80,8 @@ class Connection {
   /// The engine's timer for this connection, armed at next_deadline().
   TimerNode timer{.owner = this};
   static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
-  /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
-  [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }
+  /// What TIME_WAIT needs once the connection is gone. Precondition: state() is TimeWait.
+  [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
 
   // --- Service side (RFC 9293 §3.10 SEND, RECEIVE, CLOSE) ----------------------------------
   [[nodiscard]] std::size_t readable() const noexcept { return rcv_buf_.size(); }
@@ -142,7 +143,6 @@ class Connection {
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
-  [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
   void challenge_ack(Instant now) noexcept;
   /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
   void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
@@ -237,8 +237,7 @@ class Connection {
   BufferBudget& budget_;
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
-  bool passive_ = true;
-  bool reopen_ = false;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
+  bool passive_ = true;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 
@@ -310,7 +309,7 @@ class Connection {
   bool probe_outstanding_ = false;     // one probe per flight, until an ACK advances SND.UNA
   std::optional<Instant> persist_;
   std::optional<Instant> delayed_ack_;
-  std::optional<Instant> time_wait_;
+  std::optional<Instant> time_wait_;  // when TIME_WAIT ends; the record keeps the time
   std::optional<Instant> fin_wait2_;
   std::optional<Instant> keepalive_;
   unsigned keepalive_probes_ = 0;
