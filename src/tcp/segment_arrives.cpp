@@ -39,6 +39,7 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
   if (check_syn(now, seg, out) == Step::Stop) { return; }  // fourth (+ RFC 5961 §4.2)
   if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
+  update_ts_recent(now, in);                               // accepted: RFC 7323 §4.3 (2)
   if (ecn_.on_segment(seg)) { ack_now_ = true; }           // RFC 3168 §6.1.3: CE, CWR
   process_text(now, seg);                                  // sixth (URG ignored) and seventh
   check_fin(now, seg);                                     // eighth
@@ -66,11 +67,31 @@ void Connection::ack_unacceptable(Instant now, const TcpSegment& seg) noexcept {
   }
 }
 
+bool Connection::paws_allows(Instant now, std::uint32_t tsval) const noexcept {
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) { return true; }
+  // RFC 7323 §5.5: after more than 24 days without an update, the peer's clock may have moved
+  // by 2^31 ticks or more, so an "older" TSval proves nothing and is taken (Linux
+  // tcp_paws_check, TCP_PAWS_24DAYS).
+  return now - ts_recent_at_ > kPawsIdleLimit;
+}
+
+void Connection::update_ts_recent(Instant now, const TcpSegment& in) noexcept {
+  // RFC 7323 §4.3 (2) and §5.3 R3: record the TSval of a segment that was accepted and covers
+  // Last.ACK.sent. Only now, after the RST, SYN and ACK checks: a refused segment (an in-window
+  // RST or SYN, an ACK of unsent data) must not move it, or the real peer's next segments fail
+  // PAWS. Linux does the same (tcp_replace_ts_recent from tcp_ack, after tcp_validate_incoming).
+  // The original SEG.SEQ counts, not the one trimmed to the window.
+  if (!ts_enabled_ || !in.options.timestamps || !(in.seq <= last_ack_sent_)) { return; }
+  if (!paws_allows(now, in.options.timestamps->value)) { return; }
+  ts_recent_ = in.options.timestamps->value;
+  ts_recent_at_ = now;
+}
+
 Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   const std::uint32_t seg_len = seg.seq_len();
   // RFC 7323 §5.3 R1: PAWS comes before the window test; an RST is exempt.
   if (ts_enabled_ && seg.options.timestamps && !seg.flags.rst() &&
-      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) < 0) {
+      !paws_allows(now, seg.options.timestamps->value)) {
     stats_.count(Drop::TcpPawsRejected);
     ack_unacceptable(now, seg);
     return Step::Stop;
@@ -101,11 +122,8 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
     if (!seg.flags.rst()) { ack_unacceptable(now, seg); }
     return Step::Stop;
   }
-  // RFC 7323 §4.3 (2): remember the peer's clock from a segment that covers Last.ACK.sent.
-  if (ts_enabled_ && seg.options.timestamps && seg.seq <= last_ack_sent_ &&
-      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) >= 0) {
-    ts_recent_ = seg.options.timestamps->value;
-  }
+  // TS.Recent is not updated here: the RST, SYN and ACK checks may still refuse the segment
+  // (update_ts_recent(), once it is accepted).
   if (seg.flags.rst() || seg.flags.syn()) { return Step::Continue; }  // judged whole below
   // Trim to the window: text before RCV.NXT is a duplicate, text past the right edge is not ours
   // to keep (a FIN beyond it goes too).

@@ -144,6 +144,11 @@ class Connection {
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
   void challenge_ack(Instant now) noexcept;
+  /// RFC 7323 §5.3 R1 with §5.5: whether PAWS lets a segment with `tsval` pass (Linux
+  /// tcp_paws_check with no window).
+  [[nodiscard]] bool paws_allows(Instant now, std::uint32_t tsval) const noexcept;
+  /// RFC 7323 §4.3 (2): TS.Recent from `in` (as it arrived), once it has been accepted.
+  void update_ts_recent(Instant now, const wire::TcpSegment& in) noexcept;
   /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
   void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
   void negotiate(const wire::TcpOptions& peer);
@@ -258,6 +263,9 @@ class Connection {
   bool ts_enabled_ = false;
   bool sack_enabled_ = false;
   std::uint32_t ts_recent_ = 0;
+  Instant ts_recent_at_{};  // when TS.Recent was last recorded (Linux ts_recent_stamp)
+  // RFC 7323 §5.5: TS.Recent of a connection idle longer than this is no longer trusted.
+  static constexpr Duration kPawsIdleLimit = std::chrono::hours{24 * 24};
   wire::SeqNum last_ack_sent_{};
 
   // Closing.
