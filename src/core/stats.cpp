@@ -100,6 +100,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
+    case Counter::TcpSynAcksLimited: return "tcp_syn_acks_limited";
     case Counter::TcpBufferBytesReleased: return "tcp_buffer_bytes_released";
     case Counter::TcpTimeWaitExpired: return "tcp_time_wait_expired";
     case Counter::TcpTimeWaitRecycled: return "tcp_time_wait_recycled";

@@ -19,8 +19,11 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (!kSynchronized.contains(state_)) { return; }  // LISTEN and CLOSED belong to the engine
   // Our SYN,ACK was lost and the peer repeats its SYN: answer it again rather than wait for
   // the timer (Linux, tcp_check_req). RFC 5961 would send a challenge ACK, which the peer in
-  // SYN_SENT drops.
+  // SYN_SENT drops. At most once per interval, sharing the limit of the challenge ACKs as
+  // Linux's request sock shares last_oow_ack_time (tcp_oow_rate_limited,
+  // TCPACKSkippedSynRecv): copies of a SYN, spoofed or looping, must not each get a SYN,ACK.
   if (state_ == State::SynReceived && in.flags.syn() && !in.flags.ack() && in.seq == irs_) {
+    if (oow_rate_limited(now)) { return stats_.add(Counter::TcpSynAcksLimited); }
     send_syn_ack(now, out);
     return;
   }
@@ -45,14 +48,17 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   check_fin(now, seg);                                     // eighth
 }
 
-void Connection::challenge_ack(Instant now) noexcept {
+bool Connection::oow_rate_limited(Instant now) noexcept {
   // RFC 5961 §7 asks for a limit on challenge ACKs. A per-connection one, as Linux has had
   // since CVE-2016-5696 showed that a global counter leaks to blind attackers whether their
   // guess fell in some connection's window (tcp_invalid_ratelimit, 500 ms).
-  if (last_challenge_ && now - *last_challenge_ < cfg_.challenge_ack_interval) {
-    return stats_.add(Counter::TcpChallengeAcksLimited);
-  }
+  if (last_challenge_ && now - *last_challenge_ < cfg_.challenge_ack_interval) { return true; }
   last_challenge_ = now;
+  return false;
+}
+
+void Connection::challenge_ack(Instant now) noexcept {
+  if (oow_rate_limited(now)) { return stats_.add(Counter::TcpChallengeAcksLimited); }
   ack_now_ = true;
 }
 

@@ -102,6 +102,7 @@ enum class Counter : std::uint8_t {
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,
+  TcpSynAcksLimited,  // SYN,ACKs withheld for repeated SYNs in SYN_RECEIVED (500 ms limit)
   TcpResetsRateLimited,
   TcpBufferBytesReleased,  // storage idle connections gave back
   TcpTimeWaitExpired,      // TIME_WAIT records that lived their 2 MSL

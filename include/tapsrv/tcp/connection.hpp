@@ -143,6 +143,9 @@ class Connection {
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
+  /// Linux tcp_oow_rate_limited: whether a reply to an unacceptable segment (challenge ACK,
+  /// repeated SYN,ACK) must be withheld now; otherwise it counts as sent at `now`.
+  [[nodiscard]] bool oow_rate_limited(Instant now) noexcept;
   void challenge_ack(Instant now) noexcept;
   /// RFC 7323 §5.3 R1 with §5.5: whether PAWS lets a segment with `tsval` pass (Linux
   /// tcp_paws_check with no window).
@@ -325,7 +328,7 @@ class Connection {
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
   bool ack_now_ = false;
-  std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit
+  std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit (Linux last_oow_ack_time)
   bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
   std::uint32_t unacked_bytes_ = 0;  // received since our last ACK
 };
