@@ -93,6 +93,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
     case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";
+    case Counter::TcpAbortsOnTimeout: return "tcp_aborts_on_timeout";
     case Counter::TcpEcnNegotiated: return "tcp_ecn_negotiated";
     case Counter::TcpCeReceived: return "tcp_ce_received";
     case Counter::TcpEceReceived: return "tcp_ece_received";

@@ -290,7 +290,7 @@ void Connection::output(Instant now, Outbox& out) {
   // RFC 9293 §3.8.6.1: data waits behind a zero window; probe it so a lost update cannot
   // deadlock us. The same timer is RFC 1122 §4.2.3.4's override: data held back by sender SWS
   // avoidance while nothing is in flight would otherwise wait for an ACK that never comes.
-  if (snd_.nxt < data_end() && !retransmit_ && !persist_) { persist_ = now + persist_interval(); }
+  if (snd_.nxt < data_end() && !retransmit_ && !persist_) { arm_persist(now); }
 }
 
 }  // namespace tapsrv::tcp

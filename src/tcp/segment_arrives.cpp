@@ -201,6 +201,8 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     challenge_ack(now);
     return Step::Stop;
   }
+  // Linux tcp_ack: any ACK not older than SND.UNA answers our zero-window probes.
+  if (!(seg.ack < snd_.una)) { probes_out_ = 0; }
   if (state_ == State::SynReceived) {
     if (!(snd_.una < seg.ack)) {
       send_segment(now, out, seg.ack, TcpFlags::kRst, {});
@@ -271,8 +273,11 @@ void Connection::update_send_window(const TcpSegment& seg) {
   snd_.wl1 = seg.seq;
   snd_.wl2 = seg.ack;
   if (snd_.wnd > 0) {
+    // The window opened: probing, its backoff and its user-timeout clock end (Linux
+    // tcp_ack_probe).
     persist_.reset();
     persist_backoff_ = 0;
+    probing_since_.reset();
   }
 }
 

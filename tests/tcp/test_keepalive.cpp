@@ -54,7 +54,9 @@ TEST_SUITE("tcp.keepalive") {
     p.expect({.flags = kRst | kAck, .seq = kOurSeq});
     CHECK(p.state() == State::Closed);
     CHECK(p.app().log == "established closed");
-    CHECK(p.events() == "tcp_segments_out+4 tcp_keepalive_probes+3 tcp_resets_sent+1");
+    CHECK(p.transitions().ends_with("ESTABLISHED->CLOSED(keepalive)"));
+    CHECK(p.events() ==
+          "tcp_segments_out+4 tcp_keepalive_probes+3 tcp_aborts_on_timeout+1 tcp_resets_sent+1");
   }
 }
 
@@ -72,6 +74,10 @@ TEST_SUITE("tcp.user_timeout") {
     p.advance(2s);  // backed off to 2 s: 3 s unacknowledged, past the 2.5 s user timeout
     p.expect({.flags = kRst | kAck});
     CHECK(p.state() == State::Closed);
+    CHECK(p.transitions().ends_with("ESTABLISHED->CLOSED(user_timeout)"));
+    CHECK(p.events() ==
+          "tcp_segments_out+2 tcp_retransmits+1 tcp_retransmit_timeouts+2 "
+          "tcp_aborts_on_timeout+1 tcp_resets_sent+1");
   }
 }
 

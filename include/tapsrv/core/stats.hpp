@@ -95,10 +95,11 @@ enum class Counter : std::uint8_t {
   TcpOutOfOrder,
   TcpWindowProbes,
   TcpKeepaliveProbes,
-  TcpEcnNegotiated,  // connections that agreed on ECN (RFC 3168 §6.1.1)
-  TcpCeReceived,     // data segments that arrived marked CE
-  TcpEceReceived,    // ACKs with ECE, outside the handshake
-  TcpEcnReductions,  // window reductions in answer to ECE, at most one per window of data
+  TcpAbortsOnTimeout,  // reset by a timer: retransmission or probe limit, user timeout, keepalive
+  TcpEcnNegotiated,    // connections that agreed on ECN (RFC 3168 §6.1.1)
+  TcpCeReceived,       // data segments that arrived marked CE
+  TcpEceReceived,      // ACKs with ECE, outside the handshake
+  TcpEcnReductions,    // window reductions in answer to ECE, at most one per window of data
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,

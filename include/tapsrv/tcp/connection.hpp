@@ -229,6 +229,10 @@ class Connection {
   // timers.cpp
   void on_retransmit_timeout(Instant now, Outbox& out);
   void on_persist_timeout(Instant now, Outbox& out);
+  /// The persist timer, backed off, and never later than the user timeout of probing.
+  void arm_persist(Instant now) noexcept;
+  /// abort() because a timer gave up on the peer; counted in tcp_aborts_on_timeout.
+  void abort_on_timeout(Instant now, Outbox& out, Cause cause);
   void on_keepalive_timeout(Instant now, Outbox& out);
   /// The peer is alive: restart the keepalive idle period.
   void heard_from_peer(Instant now) noexcept;
@@ -327,6 +331,8 @@ class Connection {
   std::optional<Instant> unacked_since_;  // oldest unacknowledged data was first sent then
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
+  unsigned probes_out_ = 0;               // zero-window probes unanswered (Linux icsk_probes_out)
+  std::optional<Instant> probing_since_;  // first probe at this zero window (icsk_probes_tstamp)
   bool ack_now_ = false;
   std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit (Linux last_oow_ack_time)
   bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
