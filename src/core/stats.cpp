@@ -92,6 +92,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpSendBufferGrown: return "tcp_send_buffer_grown";
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
+    case Counter::TcpZeroWindowProbesIn: return "tcp_zero_window_probes_in";
     case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";
     case Counter::TcpAbortsOnTimeout: return "tcp_aborts_on_timeout";
     case Counter::TcpEcnNegotiated: return "tcp_ecn_negotiated";

@@ -118,8 +118,10 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
     seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
     // The text we could not take (a window probe, or data and FIN) still earns an ACK that
     // repeats RCV.NXT and the zero window (RFC 9293 §3.8.6.1), or the prober never learns.
+    // The segment itself is acceptable and goes on (its ACK counts), so it is no out-of-window
+    // drop: its own counter says what was refused (Linux TCPZeroWindowDrop, tcp_data_queue).
     if (acceptable && !seg.flags.rst()) {
-      stats_.count(Drop::TcpOutOfWindow);
+      stats_.add(Counter::TcpZeroWindowProbesIn);
       ack_now_ = true;
     }
   }

@@ -94,6 +94,7 @@ enum class Counter : std::uint8_t {
   TcpSendBufferGrown,      // bytes of send buffer added by autotuning
   TcpOutOfOrder,
   TcpWindowProbes,
+  TcpZeroWindowProbesIn,  // acceptable segments at RCV.NXT whose text a zero window refused
   TcpKeepaliveProbes,
   TcpAbortsOnTimeout,  // reset by a timer: retransmission or probe limit, user timeout, keepalive
   TcpEcnNegotiated,    // connections that agreed on ECN (RFC 3168 §6.1.1)
