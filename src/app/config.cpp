@@ -282,6 +282,17 @@ Expected<Config, ConfigError> make_config(const Options& o) {
       *out = std::chrono::duration_cast<Duration>(std::chrono::duration<double>{value});
     }
   }
+  if (!(o.keepalive_interval >= 0.001 && o.keepalive_interval <= 86400)) {
+    return "invalid --keepalive-interval " + text_of(o.keepalive_interval) +
+           ": must be between 0.001 and 86400 seconds";
+  }
+  c.keepalive_interval =
+      std::chrono::duration_cast<Duration>(std::chrono::duration<double>{o.keepalive_interval});
+  if (o.keepalive_probes < 1 || o.keepalive_probes > 127) {
+    return "invalid --keepalive-probes " + std::to_string(o.keepalive_probes) +
+           ": must be 1 to 127";
+  }
+  c.keepalive_probes = o.keepalive_probes;
   if (o.user.empty()) { return ConfigError{"invalid --user '': give a user name"}; }
   c.user = o.user;
   c.pcap = o.pcap;

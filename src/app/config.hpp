@@ -43,6 +43,8 @@ struct Options {
   std::uint64_t physical_memory = 0;     // bytes, read by main() (make_config stays pure)
   std::string user = "nobody";           // who to become after set-up when started as root
   double keepalive = 0;                  // seconds idle before probing; 0: off
+  double keepalive_interval = 75;        // seconds between keepalive probes (tcp_keepalive_intvl)
+  std::uint32_t keepalive_probes = 9;    // unanswered probes before a reset (tcp_keepalive_probes)
   double user_timeout = 0;               // seconds data may stay unacknowledged; 0: off
   std::uint32_t busy_poll = 20;          // microseconds to keep polling after frames; 0: off
   std::string cc = "cubic";              // congestion control: reno, cubic or bbr
@@ -79,6 +81,8 @@ struct Config {
   std::uint64_t mem_limit = 0;  // bytes of buffer storage for all connections together
   std::string user;
   std::optional<Duration> keepalive;
+  Duration keepalive_interval = std::chrono::seconds{75};
+  std::uint32_t keepalive_probes = 9;
   std::optional<Duration> user_timeout;
   Duration busy_poll{};
   tcp::CcKind cc = tcp::CcKind::Cubic;

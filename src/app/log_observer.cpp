@@ -46,6 +46,9 @@ std::string cause_text(tcp::Cause c, const wire::TcpSegment* seg) {
     case tcp::Cause::Shutdown: return "shutdown, reset";
     case tcp::Cause::SynCookie: return "syn cookie";
     case tcp::Cause::Recycled: return "recycled, --max-time-wait";
+    case tcp::Cause::Keepalive: return "keepalive, reset";
+    case tcp::Cause::UserTimeout: return "user timeout, reset";
+    case tcp::Cause::ProbeLimit: return "zero-window probe limit, reset";
   }
   return "?";
 }

@@ -65,6 +65,11 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--cc", o.cc, "congestion control: reno, cubic or bbr")->capture_default_str();
   up.add_option("--keepalive", o.keepalive, "seconds idle before keepalive probes (0: off)")
       ->capture_default_str();
+  up.add_option("--keepalive-interval", o.keepalive_interval, "seconds between keepalive probes")
+      ->capture_default_str();
+  up.add_option("--keepalive-probes", o.keepalive_probes,
+                "keepalive probes unanswered before a reset")
+      ->capture_default_str();
   up.add_option("--user-timeout", o.user_timeout,
                 "seconds data may stay unacknowledged before a reset (0: off)")
       ->capture_default_str();
@@ -142,6 +147,8 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
   stack_cfg.tcp.connection_hash_key = random_key<tcp::FourTupleHash::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
+  stack_cfg.tcp.keepalive_interval = cfg.keepalive_interval;
+  stack_cfg.tcp.keepalive_probes = cfg.keepalive_probes;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
   stack_cfg.tcp.ecn = cfg.ecn;
   Stack stack{stack_cfg, stats, isn, observer, observer};

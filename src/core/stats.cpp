@@ -92,7 +92,9 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpSendBufferGrown: return "tcp_send_buffer_grown";
     case Counter::TcpOutOfOrder: return "tcp_out_of_order";
     case Counter::TcpWindowProbes: return "tcp_window_probes";
+    case Counter::TcpZeroWindowProbesIn: return "tcp_zero_window_probes_in";
     case Counter::TcpKeepaliveProbes: return "tcp_keepalive_probes";
+    case Counter::TcpAbortsOnTimeout: return "tcp_aborts_on_timeout";
     case Counter::TcpEcnNegotiated: return "tcp_ecn_negotiated";
     case Counter::TcpCeReceived: return "tcp_ce_received";
     case Counter::TcpEceReceived: return "tcp_ece_received";
@@ -100,6 +102,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpResetsSent: return "tcp_resets_sent";
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
+    case Counter::TcpSynAcksLimited: return "tcp_syn_acks_limited";
     case Counter::TcpBufferBytesReleased: return "tcp_buffer_bytes_released";
     case Counter::TcpTimeWaitExpired: return "tcp_time_wait_expired";
     case Counter::TcpTimeWaitRecycled: return "tcp_time_wait_recycled";

@@ -73,6 +73,7 @@ void Connection::open_from_cookie(Instant now, const wire::TcpSegment& syn, SeqN
   if (check_sequence(now, seg) == Step::Stop) { return; }
   heard_from_peer(now);
   if (check_ack(now, seg, out) == Step::Stop) { return; }
+  update_ts_recent(now, ack);
   if (ecn_.on_segment(seg)) { ack_now_ = true; }
   process_text(now, seg);
   check_fin(now, seg);
@@ -107,7 +108,10 @@ void Connection::negotiate(const wire::TcpOptions& o) {
     rcv_wscale_ = 0;
   }
   ts_enabled_ = cfg_.timestamps && o.timestamps.has_value();
-  if (ts_enabled_) { ts_recent_ = o.timestamps->value; }
+  if (ts_enabled_) {
+    ts_recent_ = o.timestamps->value;
+    ts_recent_at_ = now_;
+  }
   sack_enabled_ = cfg_.sack && o.sack_permitted;
   const std::uint16_t peer_mss = std::max(o.mss.value_or(kDefaultMss), kMinMss);
   mss_ = static_cast<std::uint16_t>(std::min(peer_mss, cfg_.our_mss()) -

@@ -44,7 +44,15 @@ std::uint32_t Connection::ts_clock(Instant now) const noexcept {
   return tcp::ts_clock(now, iss_.raw);  // offset by the ISS (RFC 7323 §5.4)
 }
 
-void Connection::arm_retransmit(Instant now) noexcept { retransmit_ = now + rtt_.rto(); }
+void Connection::arm_retransmit(Instant now) noexcept {
+  retransmit_ = now + rtt_.rto();
+  // Linux tcp_clamp_rto_to_user_timeout: a backed-off RTO must not carry the connection past
+  // its user timeout (RFC 5482); the timer then fires at it and on_retransmit_timeout() resets.
+  if (cfg_.user_timeout && unacked_since_ && kSynchronized.contains(state_) &&
+      state_ != State::SynReceived) {
+    retransmit_ = std::min(*retransmit_, std::max(now, *unacked_since_ + *cfg_.user_timeout));
+  }
+}
 
 void Connection::advance_nxt(Instant now, SeqNum end) noexcept {
   snd_.nxt = end;
@@ -290,7 +298,7 @@ void Connection::output(Instant now, Outbox& out) {
   // RFC 9293 §3.8.6.1: data waits behind a zero window; probe it so a lost update cannot
   // deadlock us. The same timer is RFC 1122 §4.2.3.4's override: data held back by sender SWS
   // avoidance while nothing is in flight would otherwise wait for an ACK that never comes.
-  if (snd_.nxt < data_end() && !retransmit_ && !persist_) { persist_ = now + persist_interval(); }
+  if (snd_.nxt < data_end() && !retransmit_ && !persist_) { arm_persist(now); }
 }
 
 }  // namespace tapsrv::tcp

@@ -19,8 +19,11 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (!kSynchronized.contains(state_)) { return; }  // LISTEN and CLOSED belong to the engine
   // Our SYN,ACK was lost and the peer repeats its SYN: answer it again rather than wait for
   // the timer (Linux, tcp_check_req). RFC 5961 would send a challenge ACK, which the peer in
-  // SYN_SENT drops.
+  // SYN_SENT drops. At most once per interval, sharing the limit of the challenge ACKs as
+  // Linux's request sock shares last_oow_ack_time (tcp_oow_rate_limited,
+  // TCPACKSkippedSynRecv): copies of a SYN, spoofed or looping, must not each get a SYN,ACK.
   if (state_ == State::SynReceived && in.flags.syn() && !in.flags.ack() && in.seq == irs_) {
+    if (oow_rate_limited(now)) { return stats_.add(Counter::TcpSynAcksLimited); }
     send_syn_ack(now, out);
     return;
   }
@@ -39,19 +42,23 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
   if (check_syn(now, seg, out) == Step::Stop) { return; }  // fourth (+ RFC 5961 §4.2)
   if (check_ack(now, seg, out) == Step::Stop) { return; }  // fifth (+ RFC 5961 §5.2)
+  update_ts_recent(now, in);                               // accepted: RFC 7323 §4.3 (2)
   if (ecn_.on_segment(seg)) { ack_now_ = true; }           // RFC 3168 §6.1.3: CE, CWR
   process_text(now, seg);                                  // sixth (URG ignored) and seventh
   check_fin(now, seg);                                     // eighth
 }
 
-void Connection::challenge_ack(Instant now) noexcept {
+bool Connection::oow_rate_limited(Instant now) noexcept {
   // RFC 5961 §7 asks for a limit on challenge ACKs. A per-connection one, as Linux has had
   // since CVE-2016-5696 showed that a global counter leaks to blind attackers whether their
   // guess fell in some connection's window (tcp_invalid_ratelimit, 500 ms).
-  if (last_challenge_ && now - *last_challenge_ < cfg_.challenge_ack_interval) {
-    return stats_.add(Counter::TcpChallengeAcksLimited);
-  }
+  if (last_challenge_ && now - *last_challenge_ < cfg_.challenge_ack_interval) { return true; }
   last_challenge_ = now;
+  return false;
+}
+
+void Connection::challenge_ack(Instant now) noexcept {
+  if (oow_rate_limited(now)) { return stats_.add(Counter::TcpChallengeAcksLimited); }
   ack_now_ = true;
 }
 
@@ -66,11 +73,31 @@ void Connection::ack_unacceptable(Instant now, const TcpSegment& seg) noexcept {
   }
 }
 
+bool Connection::paws_allows(Instant now, std::uint32_t tsval) const noexcept {
+  if (static_cast<std::int32_t>(tsval - ts_recent_) >= 0) { return true; }
+  // RFC 7323 §5.5: after more than 24 days without an update, the peer's clock may have moved
+  // by 2^31 ticks or more, so an "older" TSval proves nothing and is taken (Linux
+  // tcp_paws_check, TCP_PAWS_24DAYS).
+  return now - ts_recent_at_ > kPawsIdleLimit;
+}
+
+void Connection::update_ts_recent(Instant now, const TcpSegment& in) noexcept {
+  // RFC 7323 §4.3 (2) and §5.3 R3: record the TSval of a segment that was accepted and covers
+  // Last.ACK.sent. Only now, after the RST, SYN and ACK checks: a refused segment (an in-window
+  // RST or SYN, an ACK of unsent data) must not move it, or the real peer's next segments fail
+  // PAWS. Linux does the same (tcp_replace_ts_recent from tcp_ack, after tcp_validate_incoming).
+  // The original SEG.SEQ counts, not the one trimmed to the window.
+  if (!ts_enabled_ || !in.options.timestamps || !(in.seq <= last_ack_sent_)) { return; }
+  if (!paws_allows(now, in.options.timestamps->value)) { return; }
+  ts_recent_ = in.options.timestamps->value;
+  ts_recent_at_ = now;
+}
+
 Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   const std::uint32_t seg_len = seg.seq_len();
   // RFC 7323 §5.3 R1: PAWS comes before the window test; an RST is exempt.
   if (ts_enabled_ && seg.options.timestamps && !seg.flags.rst() &&
-      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) < 0) {
+      !paws_allows(now, seg.options.timestamps->value)) {
     stats_.count(Drop::TcpPawsRejected);
     ack_unacceptable(now, seg);
     return Step::Stop;
@@ -91,8 +118,10 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
     seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kFin);
     // The text we could not take (a window probe, or data and FIN) still earns an ACK that
     // repeats RCV.NXT and the zero window (RFC 9293 §3.8.6.1), or the prober never learns.
+    // The segment itself is acceptable and goes on (its ACK counts), so it is no out-of-window
+    // drop: its own counter says what was refused (Linux TCPZeroWindowDrop, tcp_data_queue).
     if (acceptable && !seg.flags.rst()) {
-      stats_.count(Drop::TcpOutOfWindow);
+      stats_.add(Counter::TcpZeroWindowProbesIn);
       ack_now_ = true;
     }
   }
@@ -101,11 +130,8 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
     if (!seg.flags.rst()) { ack_unacceptable(now, seg); }
     return Step::Stop;
   }
-  // RFC 7323 §4.3 (2): remember the peer's clock from a segment that covers Last.ACK.sent.
-  if (ts_enabled_ && seg.options.timestamps && seg.seq <= last_ack_sent_ &&
-      static_cast<std::int32_t>(seg.options.timestamps->value - ts_recent_) >= 0) {
-    ts_recent_ = seg.options.timestamps->value;
-  }
+  // TS.Recent is not updated here: the RST, SYN and ACK checks may still refuse the segment
+  // (update_ts_recent(), once it is accepted).
   if (seg.flags.rst() || seg.flags.syn()) { return Step::Continue; }  // judged whole below
   // Trim to the window: text before RCV.NXT is a duplicate, text past the right edge is not ours
   // to keep (a FIN beyond it goes too).
@@ -177,6 +203,8 @@ Connection::Step Connection::check_ack(Instant now, const TcpSegment& seg, Outbo
     challenge_ack(now);
     return Step::Stop;
   }
+  // Linux tcp_ack: any ACK not older than SND.UNA answers our zero-window probes.
+  if (!(seg.ack < snd_.una)) { probes_out_ = 0; }
   if (state_ == State::SynReceived) {
     if (!(snd_.una < seg.ack)) {
       send_segment(now, out, seg.ack, TcpFlags::kRst, {});
@@ -247,8 +275,11 @@ void Connection::update_send_window(const TcpSegment& seg) {
   snd_.wl1 = seg.seq;
   snd_.wl2 = seg.ack;
   if (snd_.wnd > 0) {
+    // The window opened: probing, its backoff and its user-timeout clock end (Linux
+    // tcp_ack_probe).
     persist_.reset();
     persist_backoff_ = 0;
+    probing_since_.reset();
   }
 }
 

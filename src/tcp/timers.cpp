@@ -45,10 +45,10 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
     stats_.add(Counter::TcpRetransmits);
     return arm_retransmit(now);
   }
-  if (++retries_ > cfg_.max_retransmits ||
-      (cfg_.user_timeout && unacked_since_ && now - *unacked_since_ >= *cfg_.user_timeout)) {
-    return abort(now, out, Cause::Retransmit);
+  if (cfg_.user_timeout && unacked_since_ && now - *unacked_since_ >= *cfg_.user_timeout) {
+    return abort_on_timeout(now, out, Cause::UserTimeout);  // RFC 5482
   }
+  if (++retries_ > cfg_.max_retransmits) { return abort_on_timeout(now, out, Cause::Retransmit); }
   // RFC 6298 (5.5)-(5.6): back off and resend; RFC 6675 §5.1: only what the peer lacks.
   on_rto_recovery(now);
   rtt_.back_off();
@@ -121,7 +121,9 @@ void Connection::on_keepalive_timeout(Instant now, Outbox& out) {
     keepalive_ = now + *cfg_.keepalive_idle;
     return;
   }
-  if (keepalive_probes_ >= cfg_.keepalive_probes) { return abort(now, out, Cause::Timeout); }
+  if (keepalive_probes_ >= cfg_.keepalive_probes) {
+    return abort_on_timeout(now, out, Cause::Keepalive);
+  }
   // RFC 1122 §4.2.3.6: a probe with SEG.SEQ = SND.NXT - 1 and no data (as Linux sends it)
   // makes a live peer answer with an ACK.
   send_segment(now, out, snd_.una - 1, TcpFlags::kAck, {});
@@ -130,20 +132,54 @@ void Connection::on_keepalive_timeout(Instant now, Outbox& out) {
   keepalive_ = now + cfg_.keepalive_interval;
 }
 
+void Connection::abort_on_timeout(Instant now, Outbox& out, Cause cause) {
+  // Linux tcp_write_err counts every abort a timer decides in TCPAbortOnTimeout.
+  stats_.add(Counter::TcpAbortsOnTimeout);
+  abort(now, out, cause);
+}
+
+void Connection::arm_persist(Instant now) noexcept {
+  persist_ = now + persist_interval();
+  // Linux tcp_clamp_probe0_to_user_timeout: the probe timer never runs past the user timeout,
+  // so that the reset comes on time rather than at the next backed-off probe.
+  if (cfg_.user_timeout && probing_since_) {
+    persist_ = std::min(*persist_, *probing_since_ + *cfg_.user_timeout);
+  }
+}
+
 void Connection::on_persist_timeout(Instant now, Outbox& out) {
   persist_.reset();
-  if (!(snd_.nxt < data_end())) { return; }
+  if (!(snd_.nxt < data_end())) {
+    // Nothing waits any more: probing is over (Linux tcp_probe_timer without a send head).
+    probes_out_ = 0;
+    probing_since_.reset();
+    return;
+  }
   if (snd_.wnd != 0) {
     // A small window, not a closed one: send what it allows now (output() runs next).
     sws_override_ = true;
     return;
   }
+  // Linux tcp_probe_timer. RFC 1122 §4.2.2.17 keeps the connection open as long as the peer
+  // answers its probes, and an answer (any acceptable ACK) resets probes_out_ (check_ack). A
+  // peer that stopped answering is given up after as many probes as data gets retransmissions
+  // (Linux: tcp_retries2 for both), or else it would pin the connection and its buffers forever.
+  // The user timeout counts from the first probe for as long as the window stays closed,
+  // answered or not (Linux icsk_probes_tstamp, reset only when the window opens; tcp(7):
+  // buffered data may stay untransmitted "due to zero window size" at most that long).
+  if (!probing_since_) {
+    probing_since_ = now;
+  } else if (cfg_.user_timeout && now - *probing_since_ >= *cfg_.user_timeout) {
+    return abort_on_timeout(now, out, Cause::UserTimeout);
+  }
+  if (probes_out_ >= cfg_.max_retransmits) { return abort_on_timeout(now, out, Cause::ProbeLimit); }
   // Linux's zero-window probe: an already-acknowledged sequence number makes the peer answer
   // with an ACK that carries its current window, without us committing a byte.
   send_segment(now, out, snd_.una - 1, TcpFlags::kAck, {});
   stats_.add(Counter::TcpWindowProbes);
+  ++probes_out_;
   ++persist_backoff_;
-  persist_ = now + persist_interval();
+  arm_persist(now);
 }
 
 }  // namespace tapsrv::tcp

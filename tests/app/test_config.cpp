@@ -487,6 +487,23 @@ TEST_SUITE("app.config") {
     check_names(o, "--busy-poll", "1001");
   }
 
+  TEST_CASE("--keepalive-interval and --keepalive-probes: Linux's defaults, bounded") {
+    Options o;
+    CHECK(config_of(o).keepalive_interval == std::chrono::seconds{75});
+    CHECK(config_of(o).keepalive_probes == 9);
+    o.keepalive_interval = 0.5;
+    o.keepalive_probes = 127;
+    CHECK(config_of(o).keepalive_interval == std::chrono::milliseconds{500});
+    CHECK(config_of(o).keepalive_probes == 127);
+    o.keepalive_interval = 0;
+    check_names(o, "--keepalive-interval", "0");
+    o.keepalive_interval = 1;
+    for (std::uint32_t bad : {0U, 128U}) {
+      o.keepalive_probes = bad;
+      check_names(o, "--keepalive-probes", std::to_string(bad));
+    }
+  }
+
   TEST_CASE("--no-ecn: ECN is accepted by default (Linux tcp_ecn=2), refused with the flag") {
     Options o;
     CHECK(config_of(o).ecn);

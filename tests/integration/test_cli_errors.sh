@@ -35,6 +35,9 @@ expect_error "--port '80:gopher'" --port 80:gopher
 expect_error "--log-level 'loud'" --log-level loud
 expect_error "--keepalive -1" --keepalive -1
 expect_error "--user-timeout 100000" --user-timeout 100000
+expect_error "--keepalive-interval 0:" --keepalive-interval 0
+expect_error "--keepalive-probes 0:" --keepalive-probes 0
+expect_error "--keepalive-probes 200:" --keepalive-probes 200
 expect_error "--msl 0:" --msl 0
 expect_error "--sndbuf 100:" --sndbuf 100
 expect_error "--busy-poll 5000:" --busy-poll 5000

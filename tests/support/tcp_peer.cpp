@@ -127,6 +127,9 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Shutdown: return "shutdown";
     case tcp::Cause::SynCookie: return "syn_cookie";
     case tcp::Cause::Recycled: return "recycled";
+    case tcp::Cause::Keepalive: return "keepalive";
+    case tcp::Cause::UserTimeout: return "user_timeout";
+    case tcp::Cause::ProbeLimit: return "probe_limit";
   }
   return "?";
 }

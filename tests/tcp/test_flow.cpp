@@ -99,7 +99,8 @@ TEST_SUITE("tcp.flow") {
   // RFC 9293 §3.8.6.1 / §3.10.7.4: with a zero window "it must still send an acknowledgment
   // showing its next expected sequence number and current window (zero)". Stacks that probe
   // with one new byte (BSD, Windows) and a peer's FIN must get that answer; the text we could
-  // not take is counted, never lost silently.
+  // not take is counted, never lost silently, as a zero-window probe and not as out of window:
+  // the segment is acceptable and its ACK is processed (Linux counts TCPZeroWindowDrop).
   TEST_CASE("a one-byte probe or a FIN at RCV.NXT at a zero window is answered with an ACK") {
     TcpPeer p = TcpPeer::listening();
     p.app().auto_read = false;
@@ -114,8 +115,32 @@ TEST_SUITE("tcp.flow") {
     SUBCASE("a bare FIN") { p.send(fin(kPeerSeq + 16384, kOurSeq)); }
     p.expect({.flags = kAck, .ack = kPeerSeq + 16384, .window = 0});
     CHECK(p.conn()->recv_buffered() == 16384);
+    CHECK(p.drops() == "");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_zero_window_probes_in+1");
+  }
+
+  TEST_CASE("at a zero window, only a segment not at RCV.NXT is out of window") {
+    TcpPeer p = TcpPeer::listening();
+    p.app().auto_read = false;
+    p.app().to_write = pattern(100);
+    p.handshake();
+    p.expect({.len = 100});
+    const Buffer stream = pattern(16384 + 2);
+    p.send(data(kPeerSeq, kOurSeq, wire::Bytes{stream}.first(16384)));
+    p.expect({.flags = kAck, .ack = kPeerSeq + 16384, .window = 0});
+    p.mark();
+    // A byte one past RCV.NXT: unacceptable, answered (RFC 9293 §3.10.7.4 first).
+    p.send(data(kPeerSeq + 16385, kOurSeq, wire::Bytes{stream}.subspan(16385)));
+    p.expect({.flags = kAck, .ack = kPeerSeq + 16384, .window = 0});
     CHECK(p.drops() == "tcp_out_of_window+1");
-    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1");
+    // A probe at RCV.NXT that also acknowledges our data: its ACK is taken, its byte is not.
+    p.mark();
+    p.send(data(kPeerSeq + 16384, kOurSeq + 100, wire::Bytes{stream}.subspan(16384, 1)));
+    p.expect({.flags = kAck, .seq = kOurSeq + 100, .ack = kPeerSeq + 16384, .window = 0});
+    CHECK(p.conn()->snd().una.raw == kOurSeq + 100);
+    CHECK(p.conn()->recv_buffered() == 16384);
+    CHECK(p.drops() == "");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_zero_window_probes_in+1");
   }
 
   TEST_CASE("Nagle holds a small segment while data is in flight") {

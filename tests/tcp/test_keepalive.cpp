@@ -54,7 +54,9 @@ TEST_SUITE("tcp.keepalive") {
     p.expect({.flags = kRst | kAck, .seq = kOurSeq});
     CHECK(p.state() == State::Closed);
     CHECK(p.app().log == "established closed");
-    CHECK(p.events() == "tcp_segments_out+4 tcp_keepalive_probes+3 tcp_resets_sent+1");
+    CHECK(p.transitions().ends_with("ESTABLISHED->CLOSED(keepalive)"));
+    CHECK(p.events() ==
+          "tcp_segments_out+4 tcp_keepalive_probes+3 tcp_aborts_on_timeout+1 tcp_resets_sent+1");
   }
 }
 
@@ -69,9 +71,18 @@ TEST_SUITE("tcp.user_timeout") {
     p.expect({.len = 100});
     p.advance(1s);  // RTO 1 s
     p.expect({.len = 100});
-    p.advance(2s);  // backed off to 2 s: 3 s unacknowledged, past the 2.5 s user timeout
+    // Backed off to 2 s, but clamped to the user timeout (Linux tcp_clamp_rto_to_user_timeout):
+    // the reset comes at 2.5 s, not at the next retransmission's 3 s.
+    p.advance(1499ms);
+    p.expect_nothing();
+    p.advance(1ms);
     p.expect({.flags = kRst | kAck});
+    CHECK(p.elapsed() == 2500ms);  // the data was sent at 0
     CHECK(p.state() == State::Closed);
+    CHECK(p.transitions().ends_with("ESTABLISHED->CLOSED(user_timeout)"));
+    CHECK(p.events() ==
+          "tcp_segments_out+2 tcp_retransmits+1 tcp_retransmit_timeouts+2 "
+          "tcp_aborts_on_timeout+1 tcp_resets_sent+1");
   }
 }
 

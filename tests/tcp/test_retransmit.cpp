@@ -204,7 +204,8 @@ TEST_SUITE("tcp.retransmit") {
     CHECK(p.app().log == "established closed");
     CHECK(p.drops() == "");
     CHECK(p.events() ==
-          "tcp_segments_out+4 tcp_retransmits+3 tcp_retransmit_timeouts+4 tcp_resets_sent+1");
+          "tcp_segments_out+4 tcp_retransmits+3 tcp_retransmit_timeouts+4 tcp_aborts_on_timeout+1 "
+          "tcp_resets_sent+1");
   }
 
   TEST_CASE("the backed-off RTO is capped at rto_max (RFC 6298 (5.5))") {

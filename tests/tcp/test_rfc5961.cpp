@@ -124,6 +124,21 @@ TEST_SUITE("tcp.rfc5961") {
     CHECK(p.events() == "tcp_segments_in+52 tcp_segments_out+2 tcp_challenge_acks_limited+50");
   }
 
+  // Linux tcp_validate_incoming -> tcp_oow_rate_limited (TCPACKSkippedSeq): the duplicate ACK
+  // for an unacceptable segment without data is limited like a challenge ACK; one with data is
+  // not, as a sender's recovery may need it.
+  TEST_CASE("bare ACKs outside the window share the challenge-ACK limit; data does not") {
+    TcpPeer p = TcpPeer::established();
+    for (std::uint32_t i = 0; i < 20; ++i) { p.send(ack(kPeerSeq + 20000 + i, kOurSeq)); }
+    p.expect({.flags = kAck, .seq = kOurSeq, .ack = kPeerSeq});
+    p.expect_nothing();
+    const Buffer payload = pattern(10);
+    for (int i = 0; i < 3; ++i) { p.send(data(kPeerSeq + 20000, kOurSeq, payload)); }
+    CHECK(p.take_all().size() == 3);
+    CHECK(p.drops() == "tcp_out_of_window+23");
+    CHECK(p.events() == "tcp_segments_in+23 tcp_segments_out+4 tcp_challenge_acks_limited+19");
+  }
+
   TEST_CASE("an RST outside the window is dropped without a reply") {
     for (const auto& sc : kStates) {
       for (const std::uint32_t off : {20000U, 0x80000000U, 0xffffffffU}) {

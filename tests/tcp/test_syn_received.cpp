@@ -91,6 +91,31 @@ TEST_SUITE("tcp.syn_received") {
           "tcp_connections_established+1");
   }
 
+  // Linux answers a repeated SYN in SYN_RECV with a SYN,ACK at most once per
+  // tcp_invalid_ratelimit (500 ms), tcp_check_req -> tcp_oow_rate_limited
+  // (TCPACKSkippedSynRecv): a flood of spoofed copies must not turn us into an amplifier.
+  TEST_CASE("repeated SYNs get at most one SYN,ACK per 500 ms; the rest are counted") {
+    TcpPeer p = TcpPeer::listening();
+    p.send(syn(kRemoteIss));
+    p.expect({.flags = kSyn | kAck, .seq = kLocalIss, .ack = kRemoteIss + 1});
+    p.advance(100ms);
+    for (int i = 0; i < 10; ++i) { p.send(syn(kRemoteIss)); }
+    p.expect({.flags = kSyn | kAck, .seq = kLocalIss, .ack = kRemoteIss + 1});
+    p.expect_nothing();
+    p.advance(499ms);
+    p.send(syn(kRemoteIss));
+    p.expect_nothing();
+    p.advance(1ms);  // 500 ms after the last one answered
+    p.send(syn(kRemoteIss));
+    p.expect({.flags = kSyn | kAck, .seq = kLocalIss, .ack = kRemoteIss + 1});
+    p.send(ack(kPeerSeq, kOurSeq));
+    CHECK(p.state() == State::Established);
+    CHECK(p.drops() == "");
+    CHECK(p.events() ==
+          "tcp_segments_in+14 tcp_segments_out+3 tcp_connections_accepted+1 "
+          "tcp_connections_established+1 tcp_syn_acks_limited+10");
+  }
+
   TEST_CASE("after max_synack_retransmits the half-open connection goes away silently") {
     TcpPeer p = TcpPeer::listening();  // max_synack_retransmits = 3
     p.send(syn(kRemoteIss));

@@ -6,7 +6,7 @@ _tapsrv() {
   local up_opts="--config --ip --ifname --mac --mtu --host-ip --no-host-ip --bridge --gateway
     --attach --no-config --no-offload --no-ecn --port --msl --busy-poll --sndbuf --rcvbuf
     --mem-limit --cc --max-conns --max-time-wait --backlog --arp-timeout --keepalive
-    --user-timeout --user --pcap --log-level --help"
+    --keepalive-interval --keepalive-probes --user-timeout --user --pcap --log-level --help"
   if [ "$COMP_CWORD" -eq 1 ]; then
     mapfile -t COMPREPLY < <(compgen -W "up --version --help" -- "$cur")
     return
@@ -30,7 +30,7 @@ _tapsrv() {
       return ;;
     --ip | --mac | --mtu | --host-ip | --gateway | --msl | --busy-poll | --sndbuf | --rcvbuf | \
       --mem-limit | --max-conns | --max-time-wait | --backlog | --arp-timeout | --keepalive | \
-      --user-timeout)
+      --keepalive-interval | --keepalive-probes | --user-timeout)
       return ;;
   esac
   # shellcheck disable=SC2086 # a word list, split on purpose

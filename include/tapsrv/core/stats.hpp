@@ -94,14 +94,17 @@ enum class Counter : std::uint8_t {
   TcpSendBufferGrown,      // bytes of send buffer added by autotuning
   TcpOutOfOrder,
   TcpWindowProbes,
+  TcpZeroWindowProbesIn,  // acceptable segments at RCV.NXT whose text a zero window refused
   TcpKeepaliveProbes,
-  TcpEcnNegotiated,  // connections that agreed on ECN (RFC 3168 §6.1.1)
-  TcpCeReceived,     // data segments that arrived marked CE
-  TcpEceReceived,    // ACKs with ECE, outside the handshake
-  TcpEcnReductions,  // window reductions in answer to ECE, at most one per window of data
+  TcpAbortsOnTimeout,  // reset by a timer: retransmission or probe limit, user timeout, keepalive
+  TcpEcnNegotiated,    // connections that agreed on ECN (RFC 3168 §6.1.1)
+  TcpCeReceived,       // data segments that arrived marked CE
+  TcpEceReceived,      // ACKs with ECE, outside the handshake
+  TcpEcnReductions,    // window reductions in answer to ECE, at most one per window of data
   TcpResetsSent,
   TcpResetsReceived,
   TcpChallengeAcksLimited,
+  TcpSynAcksLimited,  // SYN,ACKs withheld for repeated SYNs in SYN_RECEIVED (500 ms limit)
   TcpResetsRateLimited,
   TcpBufferBytesReleased,  // storage idle connections gave back
   TcpTimeWaitExpired,      // TIME_WAIT records that lived their 2 MSL

@@ -143,7 +143,15 @@ class Connection {
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
+  /// Linux tcp_oow_rate_limited: whether a reply to an unacceptable segment (challenge ACK,
+  /// repeated SYN,ACK) must be withheld now; otherwise it counts as sent at `now`.
+  [[nodiscard]] bool oow_rate_limited(Instant now) noexcept;
   void challenge_ack(Instant now) noexcept;
+  /// RFC 7323 §5.3 R1 with §5.5: whether PAWS lets a segment with `tsval` pass (Linux
+  /// tcp_paws_check with no window).
+  [[nodiscard]] bool paws_allows(Instant now, std::uint32_t tsval) const noexcept;
+  /// RFC 7323 §4.3 (2): TS.Recent from `in` (as it arrived), once it has been accepted.
+  void update_ts_recent(Instant now, const wire::TcpSegment& in) noexcept;
   /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
   void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
   void negotiate(const wire::TcpOptions& peer);
@@ -221,6 +229,10 @@ class Connection {
   // timers.cpp
   void on_retransmit_timeout(Instant now, Outbox& out);
   void on_persist_timeout(Instant now, Outbox& out);
+  /// The persist timer, backed off, and never later than the user timeout of probing.
+  void arm_persist(Instant now) noexcept;
+  /// abort() because a timer gave up on the peer; counted in tcp_aborts_on_timeout.
+  void abort_on_timeout(Instant now, Outbox& out, Cause cause);
   void on_keepalive_timeout(Instant now, Outbox& out);
   /// The peer is alive: restart the keepalive idle period.
   void heard_from_peer(Instant now) noexcept;
@@ -258,6 +270,9 @@ class Connection {
   bool ts_enabled_ = false;
   bool sack_enabled_ = false;
   std::uint32_t ts_recent_ = 0;
+  Instant ts_recent_at_{};  // when TS.Recent was last recorded (Linux ts_recent_stamp)
+  // RFC 7323 §5.5: TS.Recent of a connection idle longer than this is no longer trusted.
+  static constexpr Duration kPawsIdleLimit = std::chrono::hours{24 * 24};
   wire::SeqNum last_ack_sent_{};
 
   // Closing.
@@ -316,8 +331,10 @@ class Connection {
   std::optional<Instant> unacked_since_;  // oldest unacknowledged data was first sent then
   unsigned retries_ = 0;
   unsigned persist_backoff_ = 0;
+  unsigned probes_out_ = 0;               // zero-window probes unanswered (Linux icsk_probes_out)
+  std::optional<Instant> probing_since_;  // first probe at this zero window (icsk_probes_tstamp)
   bool ack_now_ = false;
-  std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit
+  std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit (Linux last_oow_ack_time)
   bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
   std::uint32_t unacked_bytes_ = 0;  // received since our last ACK
 };

@@ -24,8 +24,11 @@ enum class Cause : std::uint8_t {
   Timeout,
   Retransmit,
   Shutdown,
-  SynCookie,  // the ACK of a stateless SYN-ACK rebuilt the half-open connection
-  Recycled,   // a TIME_WAIT record made room for a newer one (Config::max_time_wait)
+  SynCookie,    // the ACK of a stateless SYN-ACK rebuilt the half-open connection
+  Recycled,     // a TIME_WAIT record made room for a newer one (Config::max_time_wait)
+  Keepalive,    // keepalive probes went unanswered (RFC 1122 §4.2.3.6): reset
+  UserTimeout,  // data unacknowledged, or held by a zero window, past the user timeout (RFC 5482)
+  ProbeLimit,   // zero-window probes went unanswered as often as the retransmission limit
 };
 
 /// Engine events for people; called synchronously, so implementations must be quick and must
