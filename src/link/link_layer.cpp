@@ -78,7 +78,7 @@ void LinkLayer::finish_ipv4(Instant now, Ipv4Addr next_hop) {
   switch (parked) {
     case NeighborTable::Parked::StartResolution: return request(next_hop);
     case NeighborTable::Parked::Queued: return;
-    case NeighborTable::Parked::QueueFull: return stats_.count(Drop::ArpQueueFull);
+    case NeighborTable::Parked::QueueFull: return stats_.count(TxDrop::ArpQueueFull);
   }
 }
 
@@ -86,7 +86,7 @@ void LinkLayer::on_timers(Instant now) {
   neighbors_.on_timers(
       now, [this](Ipv4Addr ip) { request(ip); },
       [this](Ipv4Addr ip, std::size_t dropped) {
-        for (std::size_t i = 0; i < dropped; ++i) { stats_.count(Drop::ArpUnresolved); }
+        for (std::size_t i = 0; i < dropped; ++i) { stats_.count(TxDrop::ArpUnresolved); }
         obs_.on_neighbor_unreachable(ip, dropped);
       });
 }

@@ -433,7 +433,7 @@ void TcpPeer::check_invariants(std::source_location loc) const {
   CHECK(w_->outbox.total == w_->stats.get(Counter::TcpSegmentsOut));
   CHECK(w_->obs.segments_out == w_->outbox.total);
   CHECK(w_->obs.bad_cause_pointer == 0);
-  CHECK(w_->stats.get(Drop::InternalBug) == 0);
+  CHECK(w_->stats.get(Counter::InternalBug) == 0);
 }
 
 Instant TcpPeer::now() const { return w_->now; }
