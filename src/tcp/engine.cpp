@@ -125,6 +125,9 @@ void Engine::reply_reset(Instant now, const FourTuple& id, const TcpSegment& seg
 }
 
 void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_received) {
+  // Our own inconsistency in this one connection (TAPSRV_BUG_IF, release policy): reset it and
+  // keep serving the others, as the README promises.
+  if (c.is_broken()) { c.abort(now, out, Cause::InternalBug); }
   const auto events = c.take_events();
   if ((events & Connection::kEstablished) != 0 && c.factory() != nullptr) {
     c.set_handler(c.factory()->make(c.id()));
@@ -134,6 +137,7 @@ void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_receiv
     if ((events & Connection::kReadable) != 0) { h->on_readable(c); }
     if ((events & Connection::kWritable) != 0) { h->on_writable(c); }
   }
+  if (c.is_broken()) { c.abort(now, out, Cause::InternalBug); }  // ...or one its service found
   c.output(now, out);
   if (was_syn_received && c.state() != State::SynReceived) { --syn_received_; }
   if (c.state() == State::Closed || c.state() == State::Listen) {

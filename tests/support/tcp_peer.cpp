@@ -125,6 +125,7 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Retransmit: return "retransmit";
     case tcp::Cause::Shutdown: return "shutdown";
     case tcp::Cause::SynCookie: return "syn_cookie";
+    case tcp::Cause::InternalBug: return "internal_bug";
   }
   return "?";
 }

@@ -81,6 +81,10 @@ class Connection {
   static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
   /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
   [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }
+  /// A TAPSRV_BUG_IF found this connection inconsistent (release policy): the engine resets it
+  /// at the end of the call in progress. Anything may mark it; nothing unmarks it.
+  void mark_broken() noexcept { broken_ = true; }
+  [[nodiscard]] bool is_broken() const noexcept { return broken_; }
 
   // --- Service side (RFC 9293 §3.10 SEND, RECEIVE, CLOSE) ----------------------------------
   [[nodiscard]] std::size_t readable() const noexcept { return rcv_buf_.size(); }
@@ -237,6 +241,7 @@ class Connection {
   HandlerFactory* factory_ = nullptr;
   bool passive_ = true;
   bool reopen_ = false;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
+  bool broken_ = false;  // see mark_broken()
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 

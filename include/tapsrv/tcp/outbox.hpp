@@ -24,7 +24,8 @@ enum class Cause : std::uint8_t {
   Timeout,
   Retransmit,
   Shutdown,
-  SynCookie,  // the ACK of a stateless SYN-ACK rebuilt the half-open connection
+  SynCookie,    // the ACK of a stateless SYN-ACK rebuilt the half-open connection
+  InternalBug,  // a TAPSRV_BUG_IF found it inconsistent: reset (release policy)
 };
 
 /// Engine events for people; called synchronously, so implementations must be quick and must
