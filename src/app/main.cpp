@@ -127,7 +127,7 @@ int run_up(app::Config cfg) {
   spdlog::debug("running as uid {} with capabilities {}", ::getuid(), io::effective_capabilities());
 
   Stats stats;
-  app::LogObserver observer{spdlog::should_log(spdlog::level::debug)};
+  app::LogObserver observer{spdlog::should_log(spdlog::level::debug), stats};
   tcp::Rfc6528Isn isn{random_key<tcp::Rfc6528Isn::Key>()};
   StackConfig stack_cfg{.mac = cfg.mac,
                         .address = cfg.address,

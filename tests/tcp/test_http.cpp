@@ -58,7 +58,7 @@ std::string header_block(const std::string& response) {
   return response.substr(0, response.find("\r\n\r\n") + 4);
 }
 
-TEST_SUITE("service.http") {
+TEST_SUITE("tcp.http") {
   TEST_CASE("GET and HEAD: the same headers, the body only for GET") {
     HttpClient get;
     get.send("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
