@@ -5,8 +5,8 @@ _tapsrv() {
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   local up_opts="--config --ip --ifname --mac --mtu --host-ip --no-host-ip --bridge --gateway
     --attach --no-config --no-offload --no-ecn --port --msl --busy-poll --sndbuf --rcvbuf
-    --mem-limit --cc --max-conns --backlog --arp-timeout --keepalive --user-timeout --user
-    --pcap --log-level --help"
+    --mem-limit --cc --max-conns --max-time-wait --backlog --arp-timeout --keepalive
+    --user-timeout --user --pcap --log-level --help"
   if [ "$COMP_CWORD" -eq 1 ]; then
     mapfile -t COMPREPLY < <(compgen -W "up --version --help" -- "$cur")
     return
@@ -29,7 +29,8 @@ _tapsrv() {
       fi
       return ;;
     --ip | --mac | --mtu | --host-ip | --gateway | --msl | --busy-poll | --sndbuf | --rcvbuf | \
-      --mem-limit | --max-conns | --backlog | --arp-timeout | --keepalive | --user-timeout)
+      --mem-limit | --max-conns | --max-time-wait | --backlog | --arp-timeout | --keepalive | \
+      --user-timeout)
       return ;;
   esac
   # shellcheck disable=SC2086 # a word list, split on purpose
