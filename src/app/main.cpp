@@ -15,6 +15,7 @@
 #include "app/report.hpp"
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
+#include "tapsrv/core/bug.hpp"
 #include "tapsrv/io/clock.hpp"
 #include "tapsrv/io/privileges.hpp"
 #include "tapsrv/io/service_manager.hpp"
@@ -85,6 +86,14 @@ void setup_logging(const std::string& level) {
   logger->set_pattern("%H:%M:%S.%e %^%-5l%$ %v");
   logger->set_level(spdlog::level::from_str(level));
   spdlog::set_default_logger(logger);
+  // Release policy of TAPSRV_BUG_IF (the default): counted and the connection reset; each site
+  // is logged the first time only, so a peer that found one cannot flood the log with it.
+  set_bug_reporter([](const char* expr, const char* file, int line) {
+    spdlog::error(
+        "internal bug: {} at {}:{} (counted as internal_bug, connection reset; "
+        "reported once)",
+        expr, file, line);
+  });
 }
 
 std::string how_to_reach(const app::Config& c) {
@@ -127,7 +136,7 @@ int run_up(app::Config cfg) {
   spdlog::debug("running as uid {} with capabilities {}", ::getuid(), io::effective_capabilities());
 
   Stats stats;
-  app::LogObserver observer{spdlog::should_log(spdlog::level::debug)};
+  app::LogObserver observer{spdlog::should_log(spdlog::level::debug), stats};
   tcp::Rfc6528Isn isn{random_key<tcp::Rfc6528Isn::Key>()};
   StackConfig stack_cfg{.mac = cfg.mac,
                         .address = cfg.address,

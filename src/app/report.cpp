@@ -18,8 +18,14 @@ void log_report(const Stats& stats, const tcp::Engine& tcp) {
     const auto d = static_cast<Drop>(i);
     if (stats.get(d) != 0) { drops += fmt::format(" {}={}", name(d), stats.get(d)); }
   }
+  std::string tx_drops;
+  for (std::size_t i = 0; i < Stats::kTxDropCount; ++i) {
+    const auto d = static_cast<TxDrop>(i);
+    if (stats.get(d) != 0) { tx_drops += fmt::format(" {}={}", name(d), stats.get(d)); }
+  }
   spdlog::info("counters:{}", counters.empty() ? " none" : counters);
   spdlog::info("drops:{}", drops.empty() ? " none" : drops);
+  spdlog::info("tx_drops:{}", tx_drops.empty() ? " none" : tx_drops);
   spdlog::info(
       "buffer memory: used={} peak={} pressure_mark={} limit={} pressure_entries={} refusals={}",
       memory.used(), memory.peak(), memory.pressure_mark(), memory.limit(),

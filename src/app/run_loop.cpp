@@ -17,17 +17,12 @@ constexpr int kMaxFramesPerWakeup = 256;
 // pages back to the kernel too, so the memory shows as freed in RSS and not only in its books.
 constexpr std::uint64_t kTrimAfterReleasedBytes = 16 * 1024 * 1024;
 
-void flush_tx(Stack& stack, Stats& stats, io::TapDevice& tap, io::PcapWriter* pcap) {
+void flush_tx(Stack& stack, io::TapDevice& tap, io::PcapWriter* pcap) {
   auto& tx = stack.tx();
   for (std::size_t i = 0; i < tx.size(); ++i) {
     const auto frame = tx[i];
     if (pcap != nullptr) { pcap->write(frame); }
-    if (tap.write(frame, tx.offload(i)) != 0) {
-      stats.count(Drop::TxError);
-      continue;
-    }
-    stats.add(Counter::TxFrames);
-    stats.add(Counter::TxBytes, frame.size());
+    stack.count_tx(i, tap.write(frame, tx.offload(i)) == 0);
   }
   tx.clear();
 }
@@ -46,7 +41,7 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
                     io::PcapWriter* pcap, Duration busy_poll) {
   std::vector<std::byte> rx(io::TapDevice::kMaxFrame);
   stack.start(io::clock_now());
-  flush_tx(stack, stats, tap, pcap);
+  flush_tx(stack, tap, pcap);
 
   pollfd fds[2] = {{.fd = tap.fd(), .events = POLLIN, .revents = 0},
                    {.fd = signals.fd(), .events = POLLIN, .revents = 0}};
@@ -63,7 +58,7 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
       if (const int sig = signals.take(); sig != 0) {
         // Reset every connection so no peer is left hanging, and let the RSTs out.
         stack.shutdown(io::clock_now());
-        flush_tx(stack, stats, tap, pcap);
+        flush_tx(stack, tap, pcap);
         return {.signal = sig};
       }
     }
@@ -77,7 +72,7 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
       stack.on_frame(io::clock_now(), frame, r.offload);
     }
     stack.on_timers(io::clock_now());
-    flush_tx(stack, stats, tap, pcap);
+    flush_tx(stack, tap, pcap);
     if (pcap != nullptr) { pcap->flush(); }
     const auto released = stats.get(Counter::TcpBufferBytesReleased);
     if (released - released_at_last_trim >= kTrimAfterReleasedBytes) {

@@ -12,8 +12,6 @@ std::string_view name(Drop d) noexcept {
     case Drop::ArpMalformed: return "arp_malformed";
     case Drop::ArpNotForUs: return "arp_not_for_us";
     case Drop::ArpUnsupportedOp: return "arp_unsupported_op";
-    case Drop::ArpQueueFull: return "arp_queue_full";
-    case Drop::ArpUnresolved: return "arp_unresolved";
     case Drop::ArpConflict: return "arp_conflict";
     case Drop::Ipv4Truncated: return "ipv4_truncated";
     case Drop::Ipv4BadVersion: return "ipv4_bad_version";
@@ -24,8 +22,6 @@ std::string_view name(Drop d) noexcept {
     case Drop::Ipv4NotForUs: return "ipv4_not_for_us";
     case Drop::Ipv4Fragment: return "ipv4_fragment";
     case Drop::Ipv4UnknownProtocol: return "ipv4_unknown_protocol";
-    case Drop::Ipv4NoRoute: return "ipv4_no_route";
-    case Drop::Ipv4TooBig: return "ipv4_too_big";
     case Drop::IcmpTruncated: return "icmp_truncated";
     case Drop::IcmpBadChecksum: return "icmp_bad_checksum";
     case Drop::IcmpUnhandledType: return "icmp_unhandled_type";
@@ -50,9 +46,19 @@ std::string_view name(Drop d) noexcept {
     case Drop::TcpReassemblyFull: return "tcp_reassembly_full";
     case Drop::TcpNoBufferMemory: return "tcp_no_buffer_memory";
     case Drop::UdpNoListener: return "udp_no_listener";
-    case Drop::TxError: return "tx_error";
-    case Drop::InternalBug: return "internal_bug";
     case Drop::kCount: break;
+  }
+  return "unknown";
+}
+
+std::string_view name(TxDrop d) noexcept {
+  switch (d) {
+    case TxDrop::ArpQueueFull: return "arp_queue_full";
+    case TxDrop::ArpUnresolved: return "arp_unresolved";
+    case TxDrop::Ipv4NoRoute: return "ipv4_no_route";
+    case TxDrop::Ipv4TooBig: return "ipv4_too_big";
+    case TxDrop::TxError: return "tx_error";
+    case TxDrop::kCount: break;
   }
   return "unknown";
 }
@@ -61,6 +67,7 @@ std::string_view name(Counter c) noexcept {
   switch (c) {
     case Counter::RxFrames: return "rx_frames";
     case Counter::RxBytes: return "rx_bytes";
+    case Counter::RxDelivered: return "rx_delivered";
     case Counter::TxFrames: return "tx_frames";
     case Counter::TxBytes: return "tx_bytes";
     case Counter::RxOffloadedSegments: return "rx_offloaded_segments";
@@ -107,13 +114,15 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpTimeWaitExpired: return "tcp_time_wait_expired";
     case Counter::TcpTimeWaitRecycled: return "tcp_time_wait_recycled";
     case Counter::TcpResetsRateLimited: return "tcp_resets_rate_limited";
+    case Counter::InternalBug: return "internal_bug";
+    case Counter::LogLinesSuppressed: return "log_lines_suppressed";
     case Counter::kCount: break;
   }
   return "unknown";
 }
 
-std::uint64_t Stats::total_drops() const noexcept {
-  return std::accumulate(drops_.begin(), drops_.end(), std::uint64_t{0});
+std::uint64_t Stats::total_tx_drops() const noexcept {
+  return std::accumulate(tx_drops_.begin(), tx_drops_.end(), std::uint64_t{0});
 }
 
 }  // namespace tapsrv

@@ -39,8 +39,13 @@ void LinkLayer::on_arp(Instant now, wire::Bytes payload) {
   // Not for us: counted as a drop even when it refreshed an entry, so that every ARP frame is
   // exactly one of answered, reply received, or dropped.
   if (arp->target_ip != cfg_.ip) { return stats_.count(Drop::ArpNotForUs); }
-  // ...and add a new one only when the packet is addressed to us.
-  if (!probe && !merged) { learn(now, arp->sender_ip, arp->sender_mac); }
+  // ...and add a new one only when the packet is addressed to us, and from an address we could
+  // send to: an entry for an off-subnet sender is never looked up, and a peer claiming many
+  // of them would evict the neighbours we do use. (Linux's arp_process learns only what passes
+  // its route check, ip_route_input from the sender.)
+  if (!probe && !merged && is_possible_neighbor(arp->sender_ip)) {
+    learn(now, arp->sender_ip, arp->sender_mac);
+  }
   if (!is_request) { return stats_.add(Counter::ArpRepliesReceived); }
   send_arp(static_cast<std::uint16_t>(ArpOp::Reply), arp->sender_mac, arp->sender_mac,
            arp->sender_ip);
@@ -58,6 +63,12 @@ void LinkLayer::learn(Instant now, Ipv4Addr ip, MacAddr mac) {
     std::copy(parked.bytes.begin(), parked.bytes.end(), frame.begin());
     mac.write_to(frame);  // the destination was left blank when the frame was parked
   }
+}
+
+bool LinkLayer::is_possible_neighbor(Ipv4Addr ip) const noexcept {
+  if (cfg_.gateway && ip == *cfg_.gateway) { return true; }
+  return cfg_.subnet.contains(ip) && !cfg_.subnet.is_directed_broadcast(ip) &&
+         ip != cfg_.subnet.network();
 }
 
 wire::MutBytes LinkLayer::begin_ipv4(std::size_t ip_len, TxOffload offload) {
@@ -78,7 +89,7 @@ void LinkLayer::finish_ipv4(Instant now, Ipv4Addr next_hop) {
   switch (parked) {
     case NeighborTable::Parked::StartResolution: return request(next_hop);
     case NeighborTable::Parked::Queued: return;
-    case NeighborTable::Parked::QueueFull: return stats_.count(Drop::ArpQueueFull);
+    case NeighborTable::Parked::QueueFull: return stats_.count(TxDrop::ArpQueueFull);
   }
 }
 
@@ -86,7 +97,7 @@ void LinkLayer::on_timers(Instant now) {
   neighbors_.on_timers(
       now, [this](Ipv4Addr ip) { request(ip); },
       [this](Ipv4Addr ip, std::size_t dropped) {
-        for (std::size_t i = 0; i < dropped; ++i) { stats_.count(Drop::ArpUnresolved); }
+        for (std::size_t i = 0; i < dropped; ++i) { stats_.count(TxDrop::ArpUnresolved); }
         obs_.on_neighbor_unreachable(ip, dropped);
       });
 }

@@ -8,6 +8,7 @@ std::optional<wire::MacAddr> NeighborTable::lookup(wire::Ipv4Addr ip, Instant no
   const auto it = entries_.find(ip.value);
   if (it == entries_.end()) { return std::nullopt; }
   if (it->second.expires <= now) {
+    by_age_.erase(it->second.age);
     entries_.erase(it);
     return std::nullopt;
   }
@@ -20,28 +21,34 @@ NeighborTable::Learned NeighborTable::learn(wire::Ipv4Addr ip, wire::MacAddr mac
     // An entry that expired without being looked up since is a new binding, not a refresh.
     const bool expired = it->second.expires <= now;
     const bool changed = it->second.mac != mac;
-    it->second = Entry{mac, expires};
+    it->second.mac = mac;
+    refresh(it->second, expires);
     if (expired) { return Learned::New; }
     return changed ? Learned::Changed : Learned::Refreshed;
   }
   if (entries_.size() >= cfg_.max_entries) { evict_one(); }
-  entries_.emplace(ip.value, Entry{mac, expires});
+  if (cfg_.max_entries == 0) { return Learned::New; }
+  by_age_.push_back(ip.value);
+  entries_.emplace(ip.value, Entry{mac, expires, std::prev(by_age_.end())});
   return Learned::New;
 }
 
 bool NeighborTable::confirm(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now) {
   const auto it = entries_.find(ip.value);
   if (it == entries_.end() || it->second.expires <= now || it->second.mac != mac) { return false; }
-  it->second.expires = now + cfg_.reachable_time;
+  refresh(it->second, now + cfg_.reachable_time);
   return true;
 }
 
+void NeighborTable::refresh(Entry& e, Instant expires) {
+  e.expires = expires;
+  by_age_.splice(by_age_.end(), by_age_, e.age);  // iterators stay valid
+}
+
 void NeighborTable::evict_one() {
-  // Only when the table is full, so an O(n) scan is paid once per new neighbour at most.
-  const auto victim = std::min_element(
-      entries_.begin(), entries_.end(),
-      [](const auto& a, const auto& b) { return a.second.expires < b.second.expires; });
-  if (victim != entries_.end()) { entries_.erase(victim); }
+  if (by_age_.empty()) { return; }
+  entries_.erase(by_age_.front());
+  by_age_.pop_front();
 }
 
 NeighborTable::Parked NeighborTable::park(wire::Ipv4Addr ip, wire::Bytes frame, Instant now,

@@ -46,11 +46,17 @@ class Http final : public tcp::ConnectionHandler {
  public:
   explicit Http(const tcp::FourTuple& id) : id_{id} {}
   void on_readable(tcp::Connection& c) override;
+  /// Bytes looked at while searching for the end of the headers, for tests: at most four per
+  /// byte received, however the request was cut into segments.
+  [[nodiscard]] std::size_t bytes_scanned() const noexcept { return bytes_scanned_; }
 
  private:
   void respond(tcp::Connection& c, int status, std::string_view reason, bool head);
+  void answer(tcp::Connection& c);
   tcp::FourTuple id_;
   std::string request_;
+  std::size_t scanned_ = 0;  // request_[0, scanned_) holds no "\r\n\r\n"
+  std::size_t bytes_scanned_ = 0;
   bool responded_ = false;
 };
 

@@ -17,30 +17,41 @@ std::string text_of(const tcp::FourTuple& id) {
 }  // namespace
 
 void Http::on_readable(tcp::Connection& c) {
+  constexpr std::string_view kEnd = "\r\n\r\n";
   while (c.readable() > 0 && !responded_) {
     const auto chunk = c.peek(std::min(c.readable(), kMaxRequest + 4 - request_.size()));
     for (const std::byte b : chunk) { request_.push_back(static_cast<char>(b)); }
     c.consume(chunk.size());
-    if (request_.find("\r\n\r\n") != std::string::npos) {
-      const auto line_end = request_.find("\r\n");
-      const std::string_view line{request_.data(), line_end};
-      const auto sp = line.find(' ');
-      const auto method = line.substr(0, sp);
-      const bool well_formed = sp != std::string_view::npos &&
-                               (line.ends_with(" HTTP/1.1") || line.ends_with(" HTTP/1.0"));
-      if (!well_formed) {
-        respond(c, 400, "Bad Request", false);
-      } else if (method == "GET" || method == "HEAD") {
-        respond(c, 200, "OK", method == "HEAD");
-      } else {
-        respond(c, 501, "Not Implemented", false);
-      }
+    // Only what is new is searched, from far enough back to catch an end split across reads:
+    // rescanning the whole request on every read was O(n^2) for one sent a byte at a time.
+    const std::size_t from = scanned_ < kEnd.size() - 1 ? 0 : scanned_ - (kEnd.size() - 1);
+    bytes_scanned_ += request_.size() - from;
+    const bool complete = request_.find(kEnd, from) != std::string::npos;
+    scanned_ = request_.size();
+    if (complete) {
+      answer(c);
     } else if (request_.size() > kMaxRequest) {
       respond(c, 431, "Request Header Fields Too Large", false);
     }
   }
   if (responded_) { c.consume(c.readable()); }  // anything after the request is ignored
   if (c.peer_closed() && !responded_) { c.close(); }
+}
+
+void Http::answer(tcp::Connection& c) {
+  const auto line_end = request_.find("\r\n");
+  const std::string_view line{request_.data(), line_end};
+  const auto sp = line.find(' ');
+  const auto method = line.substr(0, sp);
+  const bool well_formed =
+      sp != std::string_view::npos && (line.ends_with(" HTTP/1.1") || line.ends_with(" HTTP/1.0"));
+  if (!well_formed) {
+    respond(c, 400, "Bad Request", false);
+  } else if (method == "GET" || method == "HEAD") {
+    respond(c, 200, "OK", method == "HEAD");
+  } else {
+    respond(c, 501, "Not Implemented", false);
+  }
 }
 
 void Http::respond(tcp::Connection& c, int status, std::string_view reason, bool head) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "tapsrv/core/bug.hpp"
 #include "tapsrv/wire/ethernet.hpp"
 #include "tapsrv/wire/icmpv4.hpp"
 #include "tapsrv/wire/ipv4.hpp"
@@ -24,7 +25,11 @@ Stack::Stack(const StackConfig& cfg, Stats& stats, tcp::IsnSource& isn,
              link::LinkObserver& link_obs, tcp::Observer& tcp_obs)
     : stats_{stats},
       cfg_{normalized(cfg)},
-      link_{link::LinkConfig{.mac = cfg.mac, .ip = cfg.address.addr, .neighbors = cfg.neighbors},
+      link_{link::LinkConfig{.mac = cfg.mac,
+                             .ip = cfg.address.addr,
+                             .neighbors = cfg.neighbors,
+                             .subnet = cfg.address,
+                             .gateway = cfg.gateway},
             tx_, stats, link_obs},
       ipv4_{ip::Ipv4Config{.address = cfg.address, .gateway = cfg.gateway, .mtu = cfg.mtu}, link_,
             stats},
@@ -43,6 +48,17 @@ void Stack::on_frame(Instant now, wire::Bytes frame, RxOffload rx) noexcept {
   now_ = now;
   stats_.add(Counter::RxFrames);
   stats_.add(Counter::RxBytes, frame.size());
+  // Each frame is either refused for one reason or delivered, never both and never twice, so
+  // that rx_frames = sum(drops) + rx_delivered holds whatever the layers do (Linux's rx_dropped
+  // beside rx_packets). A layer that counted two reasons for one frame is our bug.
+  const std::uint64_t dropped_before = stats_.total_drops();
+  dispatch(now, frame, rx);
+  const std::uint64_t reasons = stats_.total_drops() - dropped_before;
+  if (reasons == 0) { return stats_.add(Counter::RxDelivered); }
+  TAPSRV_BUG_IF(reasons > 1, stats_);
+}
+
+void Stack::dispatch(Instant now, wire::Bytes frame, RxOffload rx) {
   const auto eth = wire::EthernetView::parse(frame);
   if (!eth) { return stats_.count(eth.error()); }
   const auto dst = eth->dst();
@@ -107,12 +123,20 @@ void Stack::TcpOut::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) 
     // device (SKB_GSO_TCP_ECN), so that one which cannot clear it on the rest leaves the
     // cutting to the kernel's tcp_gso_segment, which does.
     offload.gso_ecn = offload.gso_size != 0 && seg.flags.cwr();
-    if (offload.gso_size != 0) { stack_.stats_.add(Counter::TxTsoSegments); }
   }
   stack_.ipv4_.send(
       stack_.now_, id.remote_ip, wire::ip_proto::kTcp, 0, len,
       [&](wire::MutBytes out) { wire::encode(seg, id.local_ip, id.remote_ip, out, checksum); },
       offload, seg.ecn);
+}
+
+void Stack::count_tx(std::size_t i, bool written) noexcept {
+  if (!written) { return stats_.count(TxDrop::TxError); }
+  stats_.add(Counter::TxFrames);
+  stats_.add(Counter::TxBytes, tx_[i].size());
+  // Counted once the device has the frame: one parked for ARP, or refused by the route, the MTU
+  // or the TAP, was never left for the device to cut.
+  if (tx_.offload(i).gso_size != 0) { stats_.add(Counter::TxTsoSegments); }
 }
 
 std::optional<Instant> Stack::next_deadline() const noexcept {

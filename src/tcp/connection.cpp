@@ -251,7 +251,7 @@ TimeWaitRecord Connection::time_wait_record() const noexcept {
 
 void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg) {
   if (TAPSRV_BUG_IF(!is_legal_transition(state_, next), stats_)) {
-    next = State::Closed;  // release builds: never continue in an impossible state
+    return mark_broken();  // stay in a state we know; the engine resets the connection
   }
   obs_.on_transition(id_, state_, next, cause, seg);
   state_ = next;

@@ -138,6 +138,9 @@ void Engine::reply_reset(Instant now, const FourTuple& id, const TcpSegment& seg
 }
 
 void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_received) {
+  // Our own inconsistency in this one connection (TAPSRV_BUG_IF, release policy): reset it and
+  // keep serving the others, as the README promises.
+  if (c.is_broken()) { c.abort(now, out, Cause::InternalBug); }
   const auto events = c.take_events();
   if ((events & Connection::kEstablished) != 0 && c.factory() != nullptr) {
     c.set_handler(c.factory()->make(c.id()));
@@ -147,6 +150,7 @@ void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_receiv
     if ((events & Connection::kReadable) != 0) { h->on_readable(c); }
     if ((events & Connection::kWritable) != 0) { h->on_writable(c); }
   }
+  if (c.is_broken()) { c.abort(now, out, Cause::InternalBug); }  // ...or one its service found
   c.output(now, out);
   // The half-open count follows the state whatever the path into SYN_RECEIVED: a listener's
   // SYN, or our own SYN_SENT on a simultaneous open (RFC 9293 §3.10.7.3, Figure 8), which used

@@ -297,7 +297,9 @@ void Connection::process_text(Instant now, const TcpSegment& seg) {
   if (!kReceiving.contains(state_) || seg.payload.empty() || peer_fin_) { return; }
   const auto off = static_cast<std::uint32_t>(seg.seq - rcv_.nxt);
   const auto len = static_cast<std::uint32_t>(seg.payload.size());
-  if (TAPSRV_BUG_IF(rcv_buf_.size() + off + len > rcv_buf_.capacity(), stats_)) { return; }
+  if (TAPSRV_BUG_IF(rcv_buf_.size() + off + len > rcv_buf_.capacity(), stats_)) {
+    return mark_broken();
+  }
   if (!rcv_buf_.make_room(rcv_buf_.size() + off + len)) {
     // Buffer memory is at its limit (Linux tcp_try_rmem_schedule failing: TCPRcvQDrop): the
     // segment is not taken nor acknowledged, and the peer sends it again; the duplicate ACK

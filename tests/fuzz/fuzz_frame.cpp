@@ -119,6 +119,9 @@ class FrameRun {
     std::vector<std::byte> copy(bytes.begin(), bytes.end());
     if (!as_is) { fix_checksums(copy); }
     stack_.on_frame(now_, copy);
+    // Every frame is one drop or delivered: rx_frames = sum(drops) + rx_delivered.
+    require(stats_.frames_add_up(), "frames do not add up: rx_frames",
+            static_cast<long long>(stats_.get(Counter::RxFrames)));
     drain();
   }
 
@@ -132,7 +135,7 @@ class FrameRun {
     stack_.shutdown(now_);
     drain();
     require(stack_.tcp().connection_count() == 0, "connections left after shutdown");
-    require(stats_.get(Drop::InternalBug) == 0, "internal bug counted");
+    require(stats_.get(Counter::InternalBug) == 0, "internal bug counted");
     return RunSummary{
         .established = stats_.get(Counter::TcpConnectionsEstablished),
         .bytes_sent = stats_.get(Counter::TcpBytesSent),
@@ -151,7 +154,10 @@ class FrameRun {
 
   void drain() {
     auto& tx = stack_.tx();
-    for (std::size_t i = 0; i < tx.size(); ++i) { check_frame(tx[i], cfg_); }
+    for (std::size_t i = 0; i < tx.size(); ++i) {
+      check_frame(tx[i], cfg_);
+      stack_.count_tx(i, true);
+    }
     tx.clear();
   }
 

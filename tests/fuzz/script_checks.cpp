@@ -71,7 +71,7 @@ void ScriptChecks::after_step(const tcp::Engine& engine, const Stats& stats,
   for (std::size_t i = 0; i < kScriptPorts; ++i) {
     if (const auto* c = engine.find(script_tuple(i))) { check_connection(*c, cfg_); }
   }
-  require(stats.get(Drop::InternalBug) == 0, "internal bug counted");
+  require(stats.get(Counter::InternalBug) == 0, "internal bug counted");
   // After on_timers() a deadline at or before now would make the event loop spin without
   // waiting; after a segment, one in the past would be a timer that fires late.
   const auto next = engine.next_deadline();

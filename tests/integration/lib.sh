@@ -13,6 +13,7 @@ T_ID="tsi$$"
 T_TMP=$(mktemp -d "/tmp/tapsrv-it.XXXXXX")
 T_NETNS=()
 T_PIDS=()
+declare -A T_LOG_OF=()  # tapsrv pid -> its log, for stop_tapsrv's frame accounting
 
 t_cleanup() {
   local pid ns
@@ -77,6 +78,7 @@ start_tapsrv() {
   ip netns exec "$ns" "$TAPSRV" up ${TAPSRV_UP_ARGS:-} "$@" >"$log" 2>&1 &
   T_LAST_PID=$!
   T_PIDS+=("$T_LAST_PID")
+  T_LOG_OF[$T_LAST_PID]=$log
   for _ in $(seq 100); do
     grep -q " up: " "$log" && return 0
     kill -0 "$T_LAST_PID" 2>/dev/null || fail "tapsrv exited during start-up: $(cat "$log")"
@@ -86,7 +88,9 @@ start_tapsrv() {
 }
 
 # stop_tapsrv PID [SIGNAL]: signals tapsrv, waits (5 s at most) and sets T_STATUS to its exit
-# status. Not in $(...): only this shell can wait for its child.
+# status. Not in $(...): only this shell can wait for its child. When tapsrv printed its counters
+# on the way out, checks that its frames add up (frames_add_up), so every test that stops
+# tapsrv checks the identity.
 stop_tapsrv() {
   local pid=$1 sig=${2:-TERM}
   kill -"$sig" "$pid"
@@ -94,6 +98,30 @@ stop_tapsrv() {
   kill -0 "$pid" 2>/dev/null && fail "tapsrv (pid $pid) still running 5 s after SIG$sig"
   T_STATUS=0
   wait "$pid" || T_STATUS=$?
+  local log=${T_LOG_OF[$pid]:-}
+  if [ -n "$log" ] && grep -q " counters:" "$log"; then frames_add_up "$log" >/dev/null; fi
+}
+
+# drops_sum LOG [LINE]: the sum of every value on the "drops:" line (input drops) of LOG, or on
+# the "tx_drops:" line when LINE is tx_drops.
+drops_sum() {
+  local line=${2:-drops}
+  grep -E "(^| )$line:" "$1" | head -n1 | sed "s/.* $line://" | grep -oE "=[0-9]+" | tr -d = |
+    awk '{ s += $1 } END { print s + 0 }'
+}
+
+# frames_add_up LOG: every frame tapsrv read was refused for one reason or delivered:
+# rx_frames = sum(drops) + rx_delivered. Fails the test when not, or when the report is missing;
+# prints the three figures.
+frames_add_up() {
+  local log=$1 rx delivered dropped
+  grep -qE "(^| )drops:" "$log" && grep -q " tx_drops:" "$log" || fail "no drops report in $log"
+  rx=$(counter "$log" rx_frames)
+  delivered=$(counter "$log" rx_delivered)
+  dropped=$(drops_sum "$log")
+  [ "$rx" -eq $((dropped + delivered)) ] ||
+    fail "frames do not add up in $log: rx_frames=$rx, drops=$dropped, rx_delivered=$delivered"
+  echo "rx_frames=$rx = $dropped dropped + $delivered delivered"
 }
 
 # counter LOG NAME: the value of NAME in the "counters:" or "drops:" line tapsrv prints on exit.

@@ -243,7 +243,7 @@ TEST_SUITE("ip.ipv4") {
     // An ICMP error that cannot be routed: the datagram's own drop plus the route failure.
     s.protocol = wire::ip_proto::kUdp;
     CHECK(drops_of(h, test::ipv4_frame(s, test::pattern(8))) ==
-          "ipv4_no_route+1 udp_no_listener+1");
+          "udp_no_listener+1 ipv4_no_route+1");
   }
 }
 

@@ -117,6 +117,20 @@ TEST_SUITE("link.neighbor_table") {
       CHECK_FALSE(t.contains(kIpB, kT0 + 3s));
       CHECK(t.contains(kIpC, kT0 + 3s));
     }
+    SUBCASE("a confirmation protects an entry too") {
+      CHECK(t.confirm(kIpA, kMacA, kT0 + 2s));
+      t.learn(kIpC, kMacA, kT0 + 3s);
+      CHECK(t.contains(kIpA, kT0 + 3s));
+      CHECK_FALSE(t.contains(kIpB, kT0 + 3s));
+    }
+    SUBCASE("an entry removed on expiry leaves the order of the rest intact") {
+      CHECK_FALSE(t.contains(kIpA, kT0 + 60s));  // expired and removed
+      t.learn(kIpC, kMacA, kT0 + 60s);
+      t.learn(ip(10, 0, 0, 77), kMacA, kT0 + 60s);  // full again: B is the oldest
+      CHECK_FALSE(t.contains(kIpB, kT0 + 60s));
+      CHECK(t.contains(kIpC, kT0 + 60s));
+      CHECK(t.size() == 2);
+    }
     SUBCASE("refreshing an existing entry never evicts") {
       t.learn(kIpB, kMacA, kT0 + 2s);
       CHECK(t.size() == 2);

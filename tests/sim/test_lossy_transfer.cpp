@@ -272,8 +272,8 @@ TEST_SUITE("sim.lossy_transfer") {
         CHECK(r.received == (1U << 20));
         CHECK(r.mismatches == 0);
         CHECK(r.elapsed < k.bound);
-        CHECK(r.a.get(Drop::InternalBug) == 0);
-        CHECK(r.b.get(Drop::InternalBug) == 0);
+        CHECK(r.a.get(Counter::InternalBug) == 0);
+        CHECK(r.b.get(Counter::InternalBug) == 0);
         if (k.loss > 0) { CHECK(r.a.get(Counter::TcpRetransmits) > 0); }
       }
     }
@@ -304,7 +304,7 @@ TEST_SUITE("sim.lossy_transfer") {
           CHECK(r.completed);
           CHECK(r.received == (1U << 20));
           CHECK(r.mismatches == 0);
-          CHECK(r.a.get(Drop::InternalBug) == 0);
+          CHECK(r.a.get(Counter::InternalBug) == 0);
           // The sender's recovery repairs nine losses in ten without waiting for the RTO
           // (the kernel's is better still); two timeouts are allowed for the tail and the
           // handshake, whose SYNs and FINs have no SACK to tell of their loss.

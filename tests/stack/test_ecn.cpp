@@ -72,6 +72,9 @@ struct EcnHarness {
     stack.on_frame(now, arp_request(kPeerMac, kPeerIp, kOurIp));
     stack.tx().clear();
   }
+  EcnHarness(const EcnHarness&) = delete;
+  EcnHarness& operator=(const EcnHarness&) = delete;
+  ~EcnHarness() { check_frame_accounting(stats); }
   static StackConfig config(bool offload) {
     auto c = default_stack_config();
     c.offload = offload;

@@ -110,6 +110,55 @@ TEST_SUITE("stack.offload") {
     CHECK(h.stats.get(Counter::TxTsoSegments) == 1);
   }
 
+  TEST_CASE("tx_tso_segments counts only TSO frames the device took") {
+    // Regression: it was counted when TCP handed the segment over, before the route, the
+    // neighbour or the TAP could refuse it.
+    OffloadHarness h;
+    const Buffer data = pattern(4 * 1460);
+    auto seg = [&](wire::Ipv4Addr to) {
+      return std::pair{tcp::FourTuple{to, kClientPort, kOurIp, kEchoPort},
+                       wire::TcpSegment{.src_port = kEchoPort,
+                                        .dst_port = kClientPort,
+                                        .seq = wire::SeqNum{kServerIss + 1},
+                                        .ack = wire::SeqNum{kClientIss + 1},
+                                        .flags = wire::TcpFlags{wire::TcpFlags::kAck},
+                                        .window = 65535,
+                                        .payload = data,
+                                        .tso_segment_size = 1460}};
+    };
+    SUBCASE("off the subnet with no gateway: no route") {
+      const auto [id, s] = seg(ip(10, 0, 1, 2));
+      h.stack.tcp_out().send(id, s);
+      CHECK(drops_between({}, h.stats) == "ipv4_no_route+1");
+    }
+    SUBCASE("an on-subnet neighbour that never answers ARP: parked, then dropped") {
+      const auto [id, s] = seg(ip(10, 0, 0, 9));
+      h.stack.tcp_out().send(id, s);
+      h.drain();  // the ARP request
+      for (int i = 0; i < 5; ++i) {
+        h.advance(std::chrono::seconds{1});
+        h.drain();  // the retries
+      }
+      CHECK(drops_between({}, h.stats) == "arp_unresolved+1");
+    }
+    SUBCASE("the TAP refuses the write") {
+      const auto [id, s] = seg(kPeerIp);
+      h.stack.tcp_out().send(id, s);
+      REQUIRE(h.stack.tx().size() == 1);
+      CHECK(h.stack.tx().offload(0).gso_size == 1460);
+      h.stack.count_tx(0, false);
+      h.stack.tx().clear();
+      CHECK(drops_between({}, h.stats) == "tx_error+1");
+      CHECK(h.stats.get(Counter::TxFrames) == 0);
+    }
+    CHECK(h.stats.get(Counter::TxTsoSegments) == 0);
+    // And once it does go, it counts.
+    const auto [id, s] = seg(kPeerIp);
+    h.stack.tcp_out().send(id, s);
+    h.drain();
+    CHECK(h.stats.get(Counter::TxTsoSegments) == 1);
+  }
+
   TEST_CASE("without offload the same echo leaves in frames that fit the MTU, fully summed") {
     StackHarness h;
     auto echo = service::make_factory(service::Kind::Echo);

@@ -90,7 +90,8 @@ Buffer icmp_message(std::uint8_t type, std::uint8_t code, std::uint32_t rest_of_
 Buffer echo_request(std::uint16_t id, std::uint16_t seq, wire::Bytes data);
 
 /// Drop and counter changes between two snapshots, in enum order, as "name+N" joined by ' '.
-/// drops_between: only drop reasons. events_between: counters except rx_frames and rx_bytes.
+/// drops_between: drop reasons, input then tx. events_between: counters except the per-frame
+/// rx_frames, rx_bytes, rx_delivered, tx_frames and tx_bytes.
 std::string drops_between(const Stats& before, const Stats& after);
 std::string events_between(const Stats& before, const Stats& after);
 

@@ -41,6 +41,12 @@ class RecordingLinkObserver final : public link::LinkObserver {
   std::vector<std::pair<wire::Ipv4Addr, wire::MacAddr>> conflicts;
 };
 
+/// rx_frames = sum(drops) + rx_delivered, with the figures in the message when it fails.
+inline void check_frame_accounting(const Stats& s) {
+  CHECK_MESSAGE(s.frames_add_up(), "rx_frames=", s.get(Counter::RxFrames),
+                " drops=", s.total_drops(), " rx_delivered=", s.get(Counter::RxDelivered));
+}
+
 /// 10.0.0.2/24 at 02:00:0a:00:00:02, no gateway, MTU 1500, default neighbour settings.
 inline StackConfig default_stack_config() {
   return StackConfig{
@@ -50,6 +56,10 @@ inline StackConfig default_stack_config() {
 struct StackHarness {
   explicit StackHarness(const StackConfig& cfg = default_stack_config())
       : stack{cfg, stats, isn, obs} {}
+  StackHarness(const StackHarness&) = delete;
+  StackHarness& operator=(const StackHarness&) = delete;
+  // Every test that drives frames through a stack also checks that they add up.
+  ~StackHarness() { check_frame_accounting(stats); }
 
   void receive(wire::Bytes frame) { stack.on_frame(now, frame); }
   /// Moves the fake clock and runs the timers, as the run loop does after every wake-up.
@@ -61,7 +71,10 @@ struct StackHarness {
   std::vector<Buffer> drain() {
     std::vector<Buffer> out;
     auto& tx = stack.tx();
-    for (std::size_t i = 0; i < tx.size(); ++i) { out.emplace_back(tx[i].begin(), tx[i].end()); }
+    for (std::size_t i = 0; i < tx.size(); ++i) {
+      out.emplace_back(tx[i].begin(), tx[i].end());
+      stack.count_tx(i, true);
+    }
     tx.clear();
     return out;
   }

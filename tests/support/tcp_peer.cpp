@@ -130,6 +130,7 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Keepalive: return "keepalive";
     case tcp::Cause::UserTimeout: return "user_timeout";
     case tcp::Cause::ProbeLimit: return "probe_limit";
+    case tcp::Cause::InternalBug: return "internal_bug";
   }
   return "?";
 }
@@ -450,7 +451,7 @@ void TcpPeer::check_invariants(SourceLoc loc) const {
   CHECK(w_->outbox.total == w_->stats.get(Counter::TcpSegmentsOut));
   CHECK(w_->obs.segments_out == w_->outbox.total);
   CHECK(w_->obs.bad_cause_pointer == 0);
-  CHECK(w_->stats.get(Drop::InternalBug) == 0);
+  CHECK(w_->stats.get(Counter::InternalBug) == 0);
 }
 
 Instant TcpPeer::now() const { return w_->now; }

@@ -170,7 +170,7 @@ TEST_SUITE("tcp.random") {
       CHECK(peer.echoed == peer.out);
       CHECK(p.state() == State::Established);
       CHECK(p.stats().get(Counter::TcpBytesReceived) == peer.out.size());
-      CHECK(p.stats().get(Drop::InternalBug) == 0);
+      CHECK(p.stats().get(Counter::InternalBug) == 0);
       const std::string drops = p.drops();
       CAPTURE(drops);
       CHECK(only_expected_drops(drops));
@@ -208,7 +208,7 @@ TEST_SUITE("tcp.random") {
       CHECK(p.state() == State::Closed);
       CHECK(p.engine().connection_count() == 0);
       CHECK(p.engine().next_deadline() == std::nullopt);
-      CHECK(p.stats().get(Drop::InternalBug) == 0);
+      CHECK(p.stats().get(Counter::InternalBug) == 0);
       CHECK(p.drops() == "");
     }
   }

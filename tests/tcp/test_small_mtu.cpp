@@ -80,7 +80,7 @@ Seen transfer(std::uint16_t mtu) {
   CHECK(p.conn() != nullptr);
   CHECK(p.conn()->snd().una == wire::SeqNum{kOurSeq + kOurBytes});
   CHECK(p.stats().get(Counter::TcpRetransmitTimeouts) == 0);
-  CHECK(p.stats().get(Drop::InternalBug) == 0);
+  CHECK(p.stats().get(Counter::InternalBug) == 0);
   p.check_invariants();
   return seen;
 }

@@ -1,4 +1,6 @@
-// Counters: every frame we drop is counted once, by reason; every frame we send is counted too.
+// Counters: every frame that arrives is either delivered or dropped once, by reason
+// (rx_frames = sum(drops) + rx_delivered); every frame we meant to send is sent or counted as a
+// tx drop, by reason.
 #pragma once
 
 #include <array>
@@ -8,7 +10,9 @@
 
 namespace tapsrv {
 
-/// Why an input (or a queued output) was dropped. Names are stable: tests and scripts grep them.
+/// Why an arriving frame was refused. Each arriving frame counts at most one of these (Stack::
+/// on_frame checks it), so their sum and rx_delivered add up to rx_frames. Names are stable:
+/// tests and scripts grep them.
 enum class Drop : std::uint8_t {
   EthTruncated,
   EthNotForUs,
@@ -16,8 +20,6 @@ enum class Drop : std::uint8_t {
   ArpMalformed,
   ArpNotForUs,
   ArpUnsupportedOp,
-  ArpQueueFull,
-  ArpUnresolved,
   ArpConflict,
   Ipv4Truncated,
   Ipv4BadVersion,
@@ -28,8 +30,6 @@ enum class Drop : std::uint8_t {
   Ipv4NotForUs,
   Ipv4Fragment,
   Ipv4UnknownProtocol,
-  Ipv4NoRoute,
-  Ipv4TooBig,
   IcmpTruncated,
   IcmpBadChecksum,
   IcmpUnhandledType,
@@ -54,8 +54,17 @@ enum class Drop : std::uint8_t {
   TcpReassemblyFull,
   TcpNoBufferMemory,  // a segment that needed buffer storage past --mem-limit
   UdpNoListener,
-  TxError,
-  InternalBug,
+  kCount
+};
+
+/// Why a frame of our own did not go out: output, not arrivals (Linux counts these as tx_dropped,
+/// apart from rx_dropped).
+enum class TxDrop : std::uint8_t {
+  ArpQueueFull,   // its next hop was unresolved and that neighbour's queue was full
+  ArpUnresolved,  // it waited for a next hop that never answered ARP
+  Ipv4NoRoute,    // no gateway for an off-subnet destination
+  Ipv4TooBig,     // larger than the MTU (we do not fragment)
+  TxError,        // the TAP refused the write
   kCount
 };
 
@@ -63,6 +72,7 @@ enum class Drop : std::uint8_t {
 enum class Counter : std::uint8_t {
   RxFrames,
   RxBytes,
+  RxDelivered,  // arriving frames some layer used (the rest are counted in Drop)
   TxFrames,
   TxBytes,
   RxOffloadedSegments,  // TCP segments larger than the MTU that the sending kernel left uncut
@@ -109,11 +119,15 @@ enum class Counter : std::uint8_t {
   TcpBufferBytesReleased,  // storage idle connections gave back
   TcpTimeWaitExpired,      // TIME_WAIT records that lived their 2 MSL
   TcpTimeWaitRecycled,     // TIME_WAIT records closed early to stay within --max-time-wait
+  InternalBug,             // TAPSRV_BUG_IF fired: our own inconsistency, the connection reset
+  LogLinesSuppressed,      // log lines a peer could drive, dropped by their rate limit
   kCount
 };
 
 /// snake_case name of a drop reason, e.g. "ipv4_bad_checksum".
 std::string_view name(Drop d) noexcept;
+/// snake_case name of a tx drop reason, e.g. "arp_unresolved".
+std::string_view name(TxDrop d) noexcept;
 /// snake_case name of a counter, e.g. "rx_frames".
 std::string_view name(Counter c) noexcept;
 
@@ -121,21 +135,37 @@ std::string_view name(Counter c) noexcept;
 class Stats {
  public:
   static constexpr std::size_t kDropCount = static_cast<std::size_t>(Drop::kCount);
+  static constexpr std::size_t kTxDropCount = static_cast<std::size_t>(TxDrop::kCount);
   static constexpr std::size_t kCounterCount = static_cast<std::size_t>(Counter::kCount);
 
-  void count(Drop d) noexcept { ++drops_[static_cast<std::size_t>(d)]; }
+  void count(Drop d) noexcept {
+    ++drops_[static_cast<std::size_t>(d)];
+    ++total_drops_;
+  }
+  void count(TxDrop d) noexcept { ++tx_drops_[static_cast<std::size_t>(d)]; }
   void add(Counter c, std::uint64_t n = 1) noexcept { counters_[static_cast<std::size_t>(c)] += n; }
 
   [[nodiscard]] std::uint64_t get(Drop d) const noexcept {
     return drops_[static_cast<std::size_t>(d)];
   }
+  [[nodiscard]] std::uint64_t get(TxDrop d) const noexcept {
+    return tx_drops_[static_cast<std::size_t>(d)];
+  }
   [[nodiscard]] std::uint64_t get(Counter c) const noexcept {
     return counters_[static_cast<std::size_t>(c)];
   }
-  [[nodiscard]] std::uint64_t total_drops() const noexcept;
+  /// The sum of every Drop (input only), kept as they are counted: O(1).
+  [[nodiscard]] std::uint64_t total_drops() const noexcept { return total_drops_; }
+  [[nodiscard]] std::uint64_t total_tx_drops() const noexcept;
+  /// rx_frames == sum(drops) + rx_delivered: every arrival accounted for exactly once.
+  [[nodiscard]] bool frames_add_up() const noexcept {
+    return get(Counter::RxFrames) == total_drops_ + get(Counter::RxDelivered);
+  }
 
  private:
   std::array<std::uint64_t, kDropCount> drops_{};
+  std::array<std::uint64_t, kTxDropCount> tx_drops_{};
+  std::uint64_t total_drops_ = 0;
   std::array<std::uint64_t, kCounterCount> counters_{};
 };
 

@@ -69,14 +69,14 @@ bool Ipv4Layer::send(Instant now, wire::Ipv4Addr dst, std::uint8_t protocol, std
                      std::size_t payload_len, Fill&& fill, TxOffload offload, wire::Ecn ecn) {
   const auto hop = next_hop(dst);
   if (!hop) {
-    stats_.count(Drop::Ipv4NoRoute);
+    stats_.count(TxDrop::Ipv4NoRoute);
     return false;
   }
   // We never fragment, so a packet must fit the link (RFC 1122 §3.3.3 makes that our choice),
   // or be one the device will cut to fit.
   const std::size_t limit = offload.gso_size != 0 ? wire::kIpv4MaxPacketLen : cfg_.mtu;
   if (wire::kIpv4MinHeaderLen + payload_len > limit) {
-    stats_.count(Drop::Ipv4TooBig);
+    stats_.count(TxDrop::Ipv4TooBig);
     return false;
   }
   if (offload.partial_checksum) { offload.csum_start += wire::kIpv4MinHeaderLen; }

@@ -17,6 +17,9 @@ struct LinkConfig {
   wire::MacAddr mac{};
   wire::Ipv4Addr ip{};
   NeighborConfig neighbors{};
+  /// Our subnet: only senders on it (and the gateway) are neighbours worth a cache entry.
+  wire::Ipv4Subnet subnet{};
+  std::optional<wire::Ipv4Addr> gateway{};
 };
 
 class LinkLayer {
@@ -37,13 +40,11 @@ class LinkLayer {
     neighbors_.confirm(ip, mac, now);
   }
   /// Appends a frame with room for an IPv4 packet of `ip_len` bytes and returns that room.
-  /// `offload` offsets count from the start of the IPv4 header. Follow with exactly one
-  /// finish_ipv4() or cancel_ipv4().
+  /// `offload` offsets count from the start of the IPv4 header. Follow with finish_ipv4().
   [[nodiscard]] wire::MutBytes begin_ipv4(std::size_t ip_len, TxOffload offload = {});
   /// Addresses the frame begun last to `next_hop`: sent now if its MAC is known, else parked
   /// until ARP resolves it.
   void finish_ipv4(Instant now, wire::Ipv4Addr next_hop);
-  void cancel_ipv4() noexcept { tx_.pop_back(); }
 
   [[nodiscard]] std::optional<Instant> next_deadline() const noexcept {
     return neighbors_.next_deadline();
@@ -55,6 +56,8 @@ class LinkLayer {
 
  private:
   void learn(Instant now, wire::Ipv4Addr ip, wire::MacAddr mac);
+  /// A next hop we could ever send to: on our subnet (not its broadcast) or the gateway.
+  [[nodiscard]] bool is_possible_neighbor(wire::Ipv4Addr ip) const noexcept;
   /// Broadcasts "who has `ip`?".
   void request(wire::Ipv4Addr ip);
   void send_arp(std::uint16_t op, wire::MacAddr eth_dst, wire::MacAddr target_mac,

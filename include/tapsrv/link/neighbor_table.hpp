@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <list>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -27,6 +28,9 @@ struct NeighborConfig {
 class NeighborTable {
  public:
   explicit NeighborTable(const NeighborConfig& cfg) : cfg_{cfg} {}
+  // Entries hold iterators into by_age_: a copy would point into the original.
+  NeighborTable(const NeighborTable&) = delete;
+  NeighborTable& operator=(const NeighborTable&) = delete;
 
   /// The MAC of `ip` if an unexpired entry exists; an expired one is removed.
   [[nodiscard]] std::optional<wire::MacAddr> lookup(wire::Ipv4Addr ip, Instant now);
@@ -35,7 +39,7 @@ class NeighborTable {
   }
 
   enum class Learned : std::uint8_t { New, Changed, Refreshed };
-  /// Inserts or refreshes an entry; when full, evicts the entry closest to expiry.
+  /// Inserts or refreshes an entry; when full, evicts the entry closest to expiry, in O(1).
   Learned learn(wire::Ipv4Addr ip, wire::MacAddr mac, Instant now);
 
   /// Extends an unexpired entry for `ip` whose MAC is `mac` (traffic from it proves it is
@@ -68,6 +72,7 @@ class NeighborTable {
   struct Entry {
     wire::MacAddr mac;
     Instant expires;
+    std::list<std::uint32_t>::iterator age;  // its place in by_age_
   };
   struct Pending {
     wire::Ipv4Addr ip;
@@ -76,9 +81,16 @@ class NeighborTable {
     std::vector<ParkedFrame> frames;
   };
   void evict_one();
+  /// Moves `e` to the young end of by_age_ with a new expiry.
+  void refresh(Entry& e, Instant expires);
 
   NeighborConfig cfg_;
   std::unordered_map<std::uint32_t, Entry> entries_;
+  // Every entry's address, oldest expiry first: each learn or confirm sets expiry to now +
+  // reachable_time with `now` never going back, so moving it to the back keeps the order and
+  // the front is always the entry closest to expiry (an LRU list, as Linux's neigh_forced_gc
+  // walks gc_list oldest first).
+  std::list<std::uint32_t> by_age_;
   std::vector<Pending> pending_;  // a few dozen at most: a linear scan beats a map
 };
 

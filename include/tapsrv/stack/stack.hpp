@@ -49,8 +49,13 @@ class Stack {
   /// Resets every TCP connection, for a prompt and clean exit.
   void shutdown(Instant now);
 
-  /// Frames to write, oldest first. The caller writes them and then calls tx().clear().
+  /// Frames to write, oldest first. The caller writes them, reports each with count_tx(), and
+  /// then calls tx().clear().
   [[nodiscard]] link::TxQueue& tx() noexcept { return tx_; }
+  /// Precondition: i < tx().size(). Frame `i` was `written` to the device (counted in
+  /// tx_frames, tx_bytes and, when left for the device to cut, tx_tso_segments) or refused
+  /// (TxDrop::TxError).
+  void count_tx(std::size_t i, bool written) noexcept;
   [[nodiscard]] const link::LinkLayer& link() const noexcept { return link_; }
   [[nodiscard]] const tcp::Engine& tcp() const noexcept { return tcp_; }
   /// Where the engine's segments go: each becomes an IPv4 frame on tx() (ECN codepoint and
@@ -68,6 +73,7 @@ class Stack {
     Stack& stack_;
   };
 
+  void dispatch(Instant now, wire::Bytes frame, RxOffload rx);
   void on_ipv4(Instant now, const wire::EthernetView& eth, bool link_broadcast, RxOffload rx);
   void on_tcp(Instant now, const wire::Ipv4View& ip, RxOffload rx);
 

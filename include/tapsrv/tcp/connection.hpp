@@ -82,6 +82,10 @@ class Connection {
   static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
   /// What TIME_WAIT needs once the connection is gone. Precondition: state() is TimeWait.
   [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
+  /// A TAPSRV_BUG_IF found this connection inconsistent (release policy): the engine resets it
+  /// at the end of the call in progress. Anything may mark it; nothing unmarks it.
+  void mark_broken() noexcept { broken_ = true; }
+  [[nodiscard]] bool is_broken() const noexcept { return broken_; }
 
   // --- Service side (RFC 9293 §3.10 SEND, RECEIVE, CLOSE) ----------------------------------
   [[nodiscard]] std::size_t readable() const noexcept { return rcv_buf_.size(); }
@@ -250,6 +254,7 @@ class Connection {
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
   bool passive_ = true;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
+  bool broken_ = false;  // see mark_broken()
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 

@@ -29,6 +29,7 @@ enum class Cause : std::uint8_t {
   Keepalive,    // keepalive probes went unanswered (RFC 1122 §4.2.3.6): reset
   UserTimeout,  // data unacknowledged, or held by a zero window, past the user timeout (RFC 5482)
   ProbeLimit,   // zero-window probes went unanswered as often as the retransmission limit
+  InternalBug,  // a TAPSRV_BUG_IF found it inconsistent: reset (release policy)
 };
 
 /// Engine events for people; called synchronously, so implementations must be quick and must
