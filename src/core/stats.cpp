@@ -113,6 +113,7 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpBufferBytesReleased: return "tcp_buffer_bytes_released";
     case Counter::TcpTimeWaitExpired: return "tcp_time_wait_expired";
     case Counter::TcpTimeWaitRecycled: return "tcp_time_wait_recycled";
+    case Counter::TcpTimeWaitReopened: return "tcp_time_wait_reopened";
     case Counter::TcpResetsRateLimited: return "tcp_resets_rate_limited";
     case Counter::InternalBug: return "internal_bug";
     case Counter::LogLinesSuppressed: return "log_lines_suppressed";

@@ -189,6 +189,7 @@ TimeWaitTable::Verdict TimeWaitTable::on_segment(Instant now, const FourTuple& i
   if (seg.flags.syn() && !seg.flags.ack() && !seg.flags.rst() && is_new_incarnation(r, seg)) {
     *iss = r.snd_nxt + 65537U;
     if (iss->raw == 0) { iss->raw = 1; }
+    stats_.add(Counter::TcpTimeWaitReopened);  // counted: the log line may be rate-limited
     close(i, Cause::Segment, &seg);
     return Verdict::Reopen;
   }

@@ -184,7 +184,9 @@ TEST_SUITE("tcp.close") {
     p.expect({.flags = kSyn | kAck, .ack = next_iss + 1});
     CHECK(p.state() == State::SynReceived);
     CHECK(p.drops() == "");
-    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_connections_accepted+1");
+    CHECK(
+        p.events() ==
+        "tcp_segments_in+1 tcp_segments_out+1 tcp_connections_accepted+1 tcp_time_wait_reopened+1");
   }
 
   TEST_CASE("TIME_WAIT: a SYN at or below RCV.NXT is an old duplicate and gets a challenge ACK") {

@@ -119,6 +119,7 @@ enum class Counter : std::uint8_t {
   TcpBufferBytesReleased,  // storage idle connections gave back
   TcpTimeWaitExpired,      // TIME_WAIT records that lived their 2 MSL
   TcpTimeWaitRecycled,     // TIME_WAIT records closed early to stay within --max-time-wait
+  TcpTimeWaitReopened,     // TIME_WAIT records a new incarnation's SYN ended (RFC 6191)
   InternalBug,             // TAPSRV_BUG_IF fired: our own inconsistency, the connection reset
   LogLinesSuppressed,      // log lines a peer could drive, dropped by their rate limit
   kCount
