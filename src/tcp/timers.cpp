@@ -44,6 +44,7 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
     rtt_.back_off();
     send_syn(now, out, !active);
     stats_.add(Counter::TcpRetransmits);
+    ++retransmits_;
     return arm_retransmit(now);
   }
   if (++retries_ > cfg_.max_retransmits ||

@@ -52,6 +52,11 @@ class Engine {
   [[nodiscard]] const BufferBudget& buffer_memory() const noexcept { return memory_; }
   /// Null when there is no such connection.
   [[nodiscard]] const Connection* find(const FourTuple& id) const noexcept;
+  /// A walk over every connection in creation order that stays valid while connections come
+  /// and go between steps (see ConnectionCursor); it must not outlive the engine.
+  [[nodiscard]] std::unique_ptr<ConnectionCursor> walk() const {
+    return std::make_unique<ConnectionCursor>(all_);
+  }
 
  private:
   void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
@@ -86,6 +91,9 @@ class Engine {
   Observer& obs_;
   BufferBudget memory_{cfg_.memory_limit};
   std::unordered_map<std::uint16_t, Listener> listeners_;
+  // Every connection in creation order, and the cursors of walks in progress; mutable because
+  // a walk moves only its own cursor node. Declared before table_, which must go first.
+  mutable ListHook all_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
   TimerWheel timers_;  // each connection at most once, at its next deadline
   std::size_t syn_received_ = 0;
