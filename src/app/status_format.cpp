@@ -42,9 +42,12 @@ std::string table_row(const tcp::ConnectionInfo& c) {
   if (c.ecn) { row += " ecn"; }
   fmt::format_to(out, " cwnd:{}", c.cwnd);
   if (c.ssthresh < kInfiniteSsthresh) { fmt::format_to(out, " ssthresh:{}", c.ssthresh); }
-  // ss prints rtt:SRTT/RTTVAR in milliseconds with three decimals.
-  fmt::format_to(out, " rtt:{:.3f}/{:.3f} rto:{}", static_cast<double>(c.srtt.count()) / 1000.0,
-                 static_cast<double>(c.rttvar.count()) / 1000.0, ms(c.rto));
+  // ss prints rtt:SRTT/RTTVAR in milliseconds with three decimals, and none before a sample.
+  if (c.srtt > Duration{}) {
+    fmt::format_to(out, " rtt:{:.3f}/{:.3f}", static_cast<double>(c.srtt.count()) / 1000.0,
+                   static_cast<double>(c.rttvar.count()) / 1000.0);
+  }
+  fmt::format_to(out, " rto:{}", ms(c.rto));
   fmt::format_to(out,
                  " retrans:{} bytes_sent:{} bytes_acked:{} bytes_received:{} age:{} state:{}\n",
                  c.retransmits, c.bytes_sent, c.bytes_acked, c.bytes_received, age_text(c.age),
