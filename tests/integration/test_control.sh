@@ -46,22 +46,22 @@ ldd "$TAPSRV" | grep -q libasan && bound=20
 check_py load "$TAPSRV" "$ctl" 10000 "$bound" || fail "status under 10 000 connections"
 pass "status with 10 000 connections within ${bound} s, bulk upload not stalled"
 
+# refused UID EXPECTED: `status` as UID (no groups) exits 1 with one line containing EXPECTED.
+refused() {
+  out=$(in_ns "$ns" setpriv --reuid "$1" --regid "$1" --clear-groups "$TAPSRV" status \
+    --control "$ctl" 2>&1) && fail "uid $1 was served: $out"
+  local status=$?
+  [ "$status" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "$2" <<<"$out" ||
+    fail "uid $1: exit $status, '$out'"
+}
 # Who may connect: the file keeps out those outside root's group; SO_PEERCRED the rest.
 chmod 0711 "$T_TMP"
-out=$(in_ns "$ns" setpriv --reuid 65534 --regid 65534 --clear-groups "$TAPSRV" status \
-  --control "$ctl" 2>&1) && fail "nobody was served: $out"
-status=$?
-[ "$status" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "access refused" <<<"$out" ||
-  fail "nobody: exit $status, '$out'"
+refused 65534 "access refused"
 pass "nobody refused by the file's mode: $out"
 # Through a socket opened to everyone, SO_PEERCRED still refuses: uid 4242 is neither root, nor
 # tapsrv's own user (nobody, after dropping privileges), nor in group root.
 chmod 0666 "$ctl"
-out=$(in_ns "$ns" setpriv --reuid 4242 --regid 4242 --clear-groups "$TAPSRV" status \
-  --control "$ctl" 2>&1) && fail "uid 4242 was served through a 0666 socket: $out"
-status=$?
-[ "$status" -eq 1 ] && [ "$(wc -l <<<"$out")" -eq 1 ] && grep -q "access refused: uid 4242" <<<"$out" ||
-  fail "uid 4242 via 0666: exit $status, '$out'"
+refused 4242 "access refused: uid 4242"
 pass "uid 4242 refused by SO_PEERCRED: $out"
 chmod 0660 "$ctl"
 grp=$(getent group users | cut -d: -f3)
