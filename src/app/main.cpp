@@ -18,6 +18,7 @@
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
 #include "tapsrv/io/clock.hpp"
+#include "tapsrv/io/control_socket.hpp"
 #include "tapsrv/io/privileges.hpp"
 #include "tapsrv/io/service_manager.hpp"
 #include "tapsrv/service/services.hpp"
@@ -120,6 +121,10 @@ int run_up(app::Config cfg) {
   std::optional<io::PcapWriter> pcap;
   if (cfg.pcap) { pcap.emplace(*cfg.pcap); }
   auto control = app::open_control_socket(cfg);  // while still root: /run/tapsrv is root's
+  io::UniqueFd control_remover;  // nobody cannot unlink in root's /run/tapsrv: a child will
+  if (control && ::geteuid() == 0 && cfg.user != "root") {
+    control_remover = io::remove_after_exit(control->listener.path());
+  }
   // From here on nothing needs root: the TAP is open and configured, the pcap file is open,
   // and a TAP we created disappears with its descriptor.
   io::drop_privileges(cfg.user);
@@ -165,7 +170,7 @@ int run_up(app::Config cfg) {
   io::notify_ready(how_to_reach(cfg));
   const auto result = app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr,
                                     cfg.busy_poll, server ? &*server : nullptr);
-  if (server && !server->remove_socket()) {
+  if (server && !control_remover.valid() && !server->remove_socket()) {
     spdlog::debug("control socket {} stays until the next start replaces it: {}", server->path(),
                   std::strerror(errno));
   }

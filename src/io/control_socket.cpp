@@ -2,9 +2,13 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/capability.h>
+#include <signal.h>
 #include <sys/fsuid.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -101,6 +105,45 @@ bool ControlListener::remove() noexcept {
 
 UniqueFd ControlListener::accept() noexcept {
   return UniqueFd{::accept4(fd_.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC)};
+}
+
+UniqueFd remove_after_exit(const std::string& path) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) != 0) { fail(errno, "control socket " + path); }
+  int p[2];
+  if (::pipe2(p, O_CLOEXEC) != 0) { fail(errno, "control socket: pipe"); }
+  UniqueFd keep{p[1]};
+  const pid_t pid = ::fork();
+  if (pid < 0) {
+    ::close(p[0]);
+    fail(errno, "control socket: fork");
+  }
+  if (pid > 0) {
+    ::close(p[0]);
+    return keep;
+  }
+  // The child: nothing but the pipe (so the TAP and the sockets close with the parent), no
+  // capabilities, SIGHUP ignored; SIGINT and SIGTERM stay blocked as the parent's signalfd
+  // left them. Only async-signal-safe calls from here on.
+  ::dup2(p[0], 3);
+  if (::close_range(4, ~0U, 0) != 0) {
+    for (int fd = 4; fd < 1024; ++fd) { ::close(fd); }
+  }
+  const int null = ::open("/dev/null", O_RDWR);
+  for (int fd = 0; fd < 3 && null >= 0; ++fd) { ::dup2(null, fd); }
+  if (null > 2) { ::close(null); }
+  ::signal(SIGHUP, SIG_IGN);
+  ::prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+  __user_cap_header_struct header{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  __user_cap_data_struct none[2] = {};
+  ::syscall(SYS_capset, &header, none);
+  char c = 0;
+  while (::read(3, &c, 1) < 0 && errno == EINTR) {}
+  struct stat now {};
+  if (::lstat(path.c_str(), &now) == 0 && now.st_dev == st.st_dev && now.st_ino == st.st_ino) {
+    ::unlink(path.c_str());
+  }
+  ::_exit(0);
 }
 
 std::optional<PeerCred> peer_credentials(int fd) noexcept {

@@ -114,25 +114,36 @@ else
 fi
 pass "-i finds the socket under \$XDG_RUNTIME_DIR/tapsrv"
 
-# A stale socket (its tapsrv was killed) is replaced at the next start.
+# The socket file goes with its tapsrv: removed by a child that kept root's uid (tapsrv itself
+# is nobody by then), also after SIGKILL; with --user root by tapsrv itself.
+gone_soon() {
+  for _ in $(seq 40); do [ -e "$1" ] || return 0; sleep 0.05; done
+  fail "$1 outlived its tapsrv"
+}
 kill -KILL "$xpid"
 wait "$xpid" 2>/dev/null || true
-[ -S "$T_TMP/xdg/tapsrv/ctlx9.sock" ] || fail "SIGKILL removed the socket?"
-out=$(in_ns "$ns" "$TAPSRV" status --control "$T_TMP/xdg/tapsrv/ctlx9.sock" 2>&1) &&
-  fail "a stale socket answered"
-status=$?
-[ "$status" -eq 1 ] && grep -q "no tapsrv answers" <<<"$out" || fail "stale: exit $status, '$out'"
-start_tapsrv "$ns" "$T_TMP/xdg2.log" --ifname ctlx9 --control "$T_TMP/xdg/tapsrv/ctlx9.sock"
-in_ns "$ns" "$TAPSRV" status --control "$T_TMP/xdg/tapsrv/ctlx9.sock" >/dev/null ||
-  fail "the restarted tapsrv does not answer on the replaced socket"
+gone_soon "$T_TMP/xdg/tapsrv/ctlx9.sock"
+start_tapsrv "$ns" "$T_TMP/user.log" --ifname ctlu --control "$T_TMP/user.sock"
+[ "$(awk '/^Uid:/ { print $3 }' "/proc/$T_LAST_PID/status")" = 65534 ] || fail "not nobody"
 stop_tapsrv "$T_LAST_PID"
-pass "stale socket: 'no tapsrv answers', then replaced at start"
-
-# --user root can remove its socket on exit.
+gone_soon "$T_TMP/user.sock"
 start_tapsrv "$ns" "$T_TMP/rootuser.log" --ifname ctlr --user root --control "$T_TMP/root.sock"
 stop_tapsrv "$T_LAST_PID"
-[ -e "$T_TMP/root.sock" ] && fail "the socket file outlived its tapsrv"
-pass "socket file removed on exit"
+[ -e "$T_TMP/root.sock" ] && fail "the socket file outlived its tapsrv (--user root)"
+pass "socket file removed on exit: as nobody, after SIGKILL, and as root"
+
+# A stale socket file (nobody listens: bound by a process that is gone) answers nothing and is
+# replaced at the next start.
+stale=$T_TMP/xdg/tapsrv/stale.sock
+python3 -c "import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])" "$stale"
+out=$(in_ns "$ns" "$TAPSRV" status --control "$stale" 2>&1) && fail "a stale socket answered"
+status=$?
+[ "$status" -eq 1 ] && grep -q "no tapsrv answers" <<<"$out" || fail "stale: exit $status, '$out'"
+start_tapsrv "$ns" "$T_TMP/stale.log" --ifname ctls --control "$stale"
+in_ns "$ns" "$TAPSRV" status --control "$stale" >/dev/null ||
+  fail "the new tapsrv does not answer on the replaced socket"
+stop_tapsrv "$T_LAST_PID"
+pass "stale socket: 'no tapsrv answers', then replaced at start"
 
 # --no-control: no socket; bad usage exits 2 with one line.
 start_tapsrv "$ns" "$T_TMP/nocontrol.log" --ifname ctln --no-control

@@ -51,6 +51,14 @@ class ControlListener {
   std::string path_;  // empty once removed
 };
 
+/// Before privileges are dropped: a child process that keeps only root's uid (no capabilities)
+/// to remove the socket file at `path` once this process has ended, however it ended (the
+/// returned pipe's write end closes with it, even on SIGKILL): a tapsrv that became nobody
+/// cannot unlink in root's /run/tapsrv itself. The child leaves a file that is no longer
+/// the one found at `path` now alone (another tapsrv's, started meanwhile). Throws
+/// std::system_error. Keep the returned descriptor open for the process's lifetime.
+[[nodiscard]] UniqueFd remove_after_exit(const std::string& path);
+
 /// SO_PEERCRED and SO_PEERGROUPS of a connected Unix socket; nullopt when the kernel says no.
 [[nodiscard]] std::optional<PeerCred> peer_credentials(int fd) noexcept;
 
