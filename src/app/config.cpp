@@ -292,7 +292,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   }
   c.control = !o.no_control;
   c.control_path = o.control;
-  c.control_group = o.control_group.value_or("root");
+  c.control_group = o.control_group;
   return c;
 }
 

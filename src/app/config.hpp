@@ -83,9 +83,9 @@ struct Config {
   std::optional<Duration> user_timeout;
   Duration busy_poll{};
   tcp::CcKind cc = tcp::CcKind::Cubic;
-  bool control = true;                      // serve a control socket
-  std::optional<std::string> control_path;  // unset: default_control_path(ifname)
-  std::string control_group = "root";
+  bool control = true;                       // serve a control socket
+  std::optional<std::string> control_path;   // unset: default_control_path(ifname)
+  std::optional<std::string> control_group;  // unset: root, or our own group when unprivileged
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

@@ -2,6 +2,7 @@
 
 #include <grp.h>
 #include <spdlog/spdlog.h>
+#include <unistd.h>
 
 #include <cerrno>
 #include <system_error>
@@ -13,13 +14,17 @@ namespace tapsrv::app {
 
 std::optional<OpenedControl> open_control_socket(const Config& cfg) {
   if (!cfg.control) { return std::nullopt; }
-  errno = 0;
-  const group* g = ::getgrnam(cfg.control_group.c_str());
-  if (g == nullptr) {
-    throw std::system_error(errno != 0 ? errno : ENOENT, std::generic_category(),
-                            "--control-group: no group " + cfg.control_group);
+  // Root's group by default; an unprivileged tapsrv cannot give a file to it, so its own.
+  gid_t gid = ::geteuid() == 0 ? 0 : ::getegid();
+  if (cfg.control_group) {
+    errno = 0;
+    const group* g = ::getgrnam(cfg.control_group->c_str());
+    if (g == nullptr) {
+      throw std::system_error(errno != 0 ? errno : ENOENT, std::generic_category(),
+                              "--control-group: no group " + *cfg.control_group);
+    }
+    gid = g->gr_gid;
   }
-  const gid_t gid = g->gr_gid;
   std::string path;
   if (cfg.control_path) {
     path = *cfg.control_path;

@@ -494,7 +494,7 @@ TEST_SUITE("app.config") {
     REQUIRE(c.has_value());
     CHECK(c->control);
     CHECK_FALSE(c->control_path.has_value());
-    CHECK(c->control_group == "root");
+    CHECK_FALSE(c->control_group.has_value());
     o.control = "/tmp/x.sock";
     o.control_group = "adm";
     c = make_config(o);
