@@ -23,6 +23,19 @@
 
 loss_ip_t=10.79.1.2 loss_ip_k=10.79.2.2
 loss_levels=(0 10 50)  # per mille, both directions: 0%, 1%, 5%
+loss_modes=(offload no-offload)
+loss_dirs=(download upload)
+# --loss-grid MODES:PERMILLES:DIRECTIONS narrows the grid (an empty field keeps its default).
+loss_select() {
+  local m l d
+  IFS=: read -r m l d <<<"$1"
+  [ -z "$m" ] || IFS=, read -r -a loss_modes <<<"$m"
+  [ -z "$l" ] || IFS=, read -r -a loss_levels <<<"$l"
+  [ -z "$d" ] || IFS=, read -r -a loss_dirs <<<"$d"
+  for m in "${loss_modes[@]}"; do [[ $m =~ ^(offload|no-offload)$ ]] || return 1; done
+  for l in "${loss_levels[@]}"; do [[ $l =~ ^[0-9]+$ ]] && [ "$l" -le 1000 ] || return 1; done
+  for d in "${loss_dirs[@]}"; do [[ $d =~ ^(download|upload)$ ]] || return 1; done
+}
 # Named for the figures: the kernel's counters, and the same for tapsrv (what it prints on exit).
 loss_nstat=(TcpExtTCPTimeouts TcpRetransSegs TcpExtTCPFastRetrans TcpExtTCPLossProbes)
 loss_tapsrv=(tcp_retransmit_timeouts tcp_retransmits tcp_fast_retransmits tcp_loss_probes)
@@ -128,9 +141,10 @@ loss_nstat() { ip netns exec "$1" nstat -asz "${loss_nstat[@]}" | awk '$1 !~ /^#
 loss_start_tapsrv() {
   local log=$work/loss-tapsrv.log extra=()
   [ "$1" = offload ] || extra=(--no-offload)
+  [[ " $tapsrv_args " == *" --log-level "* ]] || extra+=(--log-level info)
   # shellcheck disable=SC2086 # --tapsrv-args is a list of options, split on purpose
   ip netns exec "$ns_lr" "$TAPSRV" up --ip $loss_ip_t/24 --gateway 10.79.1.1 --port 5001 \
-    --port 5009:discard --port 5019:chargen --log-level info --control "$work/loss-tapsrv.sock" "${extra[@]}" $tapsrv_args \
+    --port 5009:discard --port 5019:chargen --control "$work/loss-tapsrv.sock" "${extra[@]}" $tapsrv_args \
     >"$log" 2>&1 &
   loss_tapsrv_pid=$!
   pids+=("$loss_tapsrv_pid")
@@ -166,6 +180,8 @@ loss_run() {
   if [ "$side" = tapsrv ]; then
     stop "$loss_tapsrv_pid" || ok=0
     grep -q "counters:" "$work/loss-tapsrv.log" || ok=0
+    grep -E "(counters|drops):" "$work/loss-tapsrv.log" |
+      sed "s/^/$mode $dir $n ${cc}: /" >>"$work/loss_tapsrv_counters" || true
   fi
   for i in "${!loss_nstat[@]}"; do
     if [ "$sender" = tapsrv ]; then
@@ -198,10 +214,10 @@ loss_run() {
 # against each kernel variant; its upload is the kernel client sending, so it runs per variant.
 t_loss() {
   local mode n dir cc
-  for mode in offload no-offload; do
+  for mode in "${loss_modes[@]}"; do
     loss_mode "$mode"
     for n in "${loss_levels[@]}"; do
-      for dir in download upload; do
+      for dir in "${loss_dirs[@]}"; do
         for cc in "${loss_ccs[@]}"; do
           loss_cc "$cc"
           if [ "$dir" = upload ] || [ "$cc" = "${loss_ccs[0]}" ]; then

@@ -43,11 +43,13 @@ tapsrv_build() {
   ninja -C "$dir" >&2
 }
 
-# tapsrv_build_fuzz: the clang build holding the libFuzzer targets (tests/fuzz); only they are
-# built there, the rest of the project builds with g++.
+# tapsrv_build_fuzz: the clang build, under AddressSanitizer and UndefinedBehaviorSanitizer: the
+# libFuzzer targets (tests/fuzz) and the whole unit suite, so clang's sanitizers check what g++'s
+# build-san checks too (tests/support/source_loc.hpp stands in for std::source_location there).
 tapsrv_build_fuzz() {
   if [ ! -f "$TAPSRV_FUZZ_BUILD/build.ninja" ]; then
-    CC=clang CXX=clang++ meson setup "$TAPSRV_FUZZ_BUILD" "$TAPSRV_ROOT" >&2
+    CC=clang CXX=clang++ meson setup "$TAPSRV_FUZZ_BUILD" "$TAPSRV_ROOT" \
+      -Db_sanitize=address,undefined -Db_lundef=false >&2
   fi
-  ninja -C "$TAPSRV_FUZZ_BUILD" fuzzers >&2
+  ninja -C "$TAPSRV_FUZZ_BUILD" fuzzers tests/unit_tests >&2
 }

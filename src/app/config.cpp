@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "app/mem_limit.hpp"
+#include "tapsrv/tcp/config.hpp"
 
 namespace tapsrv::app {
 namespace {
@@ -158,9 +159,13 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     c.mac = mac_for(c.address.addr);
   }
 
+  // Below 88 the TCP options (timestamps, SACK blocks) no longer fit beside data; see
+  // tcp::Config::kMinMtu.
   const std::uint32_t mtu = o.mtu.value_or(1500);
-  if (mtu < 68 || mtu > 65521) {
-    return "invalid --mtu " + std::to_string(mtu) + ": must be between 68 and 65521";
+  if (mtu < tcp::Config::kMinMtu || mtu > 65521) {
+    return "invalid --mtu " + std::to_string(mtu) + ": must be between " +
+           std::to_string(tcp::Config::kMinMtu) +
+           " (IPv4 20 + TCP 20 + 40 bytes of options + 8 of data) and 65521";
   }
   c.mtu = static_cast<std::uint16_t>(mtu);
 
@@ -234,6 +239,10 @@ Expected<Config, ConfigError> make_config(const Options& o) {
     return "invalid --max-conns " + std::to_string(o.max_conns) + ": must be 1 to 10000000";
   }
   c.max_conns = o.max_conns;
+  if (o.max_time_wait > 10'000'000) {
+    return "invalid --max-time-wait " + std::to_string(o.max_time_wait) + ": must be 0 to 10000000";
+  }
+  c.max_time_wait = o.max_time_wait;
   if (o.backlog == 0 || o.backlog > 10'000'000) {
     return "invalid --backlog " + std::to_string(o.backlog) + ": must be 1 to 10000000";
   }
@@ -257,7 +266,7 @@ Expected<Config, ConfigError> make_config(const Options& o) {
   if (auto limit = mem_limit_of(o.mem_limit, o.physical_memory)) {
     c.mem_limit = *limit;
   } else {
-    return std::move(limit.error());
+    return limit.error();
   }
   const auto cc = tcp::parse_cc_kind(o.cc);
   if (!cc) { return "invalid --cc '" + o.cc + "': one of reno, cubic, bbr"; }

@@ -34,6 +34,7 @@ struct Options {
   std::uint32_t arp_timeout = 60;  // seconds a learned neighbour stays valid
   double msl = 30;                 // seconds; TIME_WAIT lasts twice this
   std::uint32_t max_conns = 10000;
+  std::uint32_t max_time_wait = 262144;  // TIME_WAIT records (Linux tcp_max_tw_buckets)
   std::uint32_t backlog = 1024;
   std::uint32_t sndbuf = 256 * 1024;     // bytes per connection
   bool sndbuf_given = false;             // --sndbuf fixes the size: no autotuning (as SO_SNDBUF)
@@ -73,6 +74,7 @@ struct Config {
   std::uint32_t arp_timeout = 60;
   Duration msl{};
   std::uint32_t max_conns = 10000;
+  std::uint32_t max_time_wait = 262144;
   std::uint32_t backlog = 1024;
   std::uint32_t sndbuf = 256 * 1024;
   bool sndbuf_autotune = true;

@@ -45,6 +45,7 @@ std::string cause_text(tcp::Cause c, const wire::TcpSegment* seg) {
     case tcp::Cause::Retransmit: return "retransmission limit, reset";
     case tcp::Cause::Shutdown: return "shutdown, reset";
     case tcp::Cause::SynCookie: return "syn cookie";
+    case tcp::Cause::Recycled: return "recycled, --max-time-wait";
   }
   return "?";
 }

@@ -50,7 +50,11 @@ void add_up_options(CLI::App& up, app::Options& o) {
       ->capture_default_str();
   up.add_option("--msl", o.msl, "maximum segment lifetime in seconds; TIME_WAIT lasts 2 MSL")
       ->capture_default_str();
-  up.add_option("--max-conns", o.max_conns, "most TCP connections at once")->capture_default_str();
+  up.add_option("--max-conns", o.max_conns, "most TCP connections at once, TIME_WAIT aside")
+      ->capture_default_str();
+  up.add_option("--max-time-wait", o.max_time_wait,
+                "most TIME_WAIT records at once; beyond it the oldest is recycled")
+      ->capture_default_str();
   up.add_option("--backlog", o.backlog, "most half-open (SYN_RECEIVED) connections at once")
       ->capture_default_str();
   up.add_option("--busy-poll", o.busy_poll,
@@ -141,6 +145,7 @@ int run_up(app::Config cfg) {
                         .neighbors = {.reachable_time = std::chrono::seconds{cfg.arp_timeout}}};
   stack_cfg.tcp.msl = cfg.msl;
   stack_cfg.tcp.max_connections = cfg.max_conns;
+  stack_cfg.tcp.max_time_wait = cfg.max_time_wait;
   stack_cfg.tcp.syn_backlog = cfg.backlog;
   stack_cfg.tcp.send_buffer = cfg.sndbuf;
   stack_cfg.tcp.send_buffer_autotune = cfg.sndbuf_autotune;
@@ -148,6 +153,7 @@ int run_up(app::Config cfg) {
   stack_cfg.tcp.memory_limit = cfg.mem_limit;
   stack_cfg.tcp.congestion_control = cfg.cc;
   stack_cfg.tcp.syn_cookie_key = random_key<tcp::SynCookies::Key>();
+  stack_cfg.tcp.connection_hash_key = random_key<tcp::FourTupleHash::Key>();
   stack_cfg.tcp.keepalive_idle = cfg.keepalive;
   stack_cfg.tcp.user_timeout = cfg.user_timeout;
   stack_cfg.tcp.ecn = cfg.ecn;
@@ -176,7 +182,7 @@ int run_up(app::Config cfg) {
   }
   io::notify_stopping();
   if (pcap) { pcap->flush(); }
-  app::log_report(stats, stack.tcp().buffer_memory());
+  app::log_report(stats, stack.tcp());
   if (result.tap_error != 0) {
     spdlog::error("{}: TAP read failed: {}", cfg.ifname, std::strerror(result.tap_error));
     return 1;

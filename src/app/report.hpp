@@ -2,13 +2,13 @@
 #pragma once
 
 #include "tapsrv/core/stats.hpp"
-#include "tapsrv/tcp/buffer_budget.hpp"
+#include "tapsrv/tcp/engine.hpp"
 
 namespace tapsrv::app {
 
-/// Three info lines, "counters: name=value ..." and "drops: name=value ..." (non-zero only),
-/// and "buffer memory: used=... peak=... pressure_mark=... limit=... pressure_entries=...
-/// refusals=...".
-void log_report(const Stats& stats, const tcp::BufferBudget& memory);
+/// Four info lines, "counters: name=value ..." and "drops: name=value ..." (non-zero only),
+/// "buffer memory: used=... peak=... pressure_mark=... limit=... pressure_entries=...
+/// refusals=..." and "time_wait: records=... peak=... limit=... expired=... recycled=...".
+void log_report(const Stats& stats, const tcp::Engine& tcp);
 
 }  // namespace tapsrv::app

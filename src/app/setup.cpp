@@ -4,6 +4,7 @@
 #include <system_error>
 
 #include "tapsrv/io/netlink_link.hpp"
+#include "tapsrv/tcp/config.hpp"
 
 namespace tapsrv::app {
 namespace {
@@ -20,6 +21,11 @@ io::TapDevice attach_existing(Config& cfg, io::Netlink& nl) {
                        " mode tap user $USER)");
   }
   if (link->kind != "tun") { refuse(EINVAL, "--attach: " + cfg.ifname + " is not a TAP device"); }
+  // The floor --mtu has (tcp::Config::kMinMtu): below it TCP's options leave no room for data.
+  if (link->mtu < tcp::Config::kMinMtu || link->mtu > 0xffff) {
+    refuse(EINVAL, "--attach: " + cfg.ifname + " has MTU " + std::to_string(link->mtu) +
+                       ", tapsrv needs " + std::to_string(tcp::Config::kMinMtu) + " to 65535");
+  }
   auto tap = io::TapDevice::open(cfg.ifname, cfg.offload);
   cfg.mtu = static_cast<std::uint16_t>(link->mtu);
   return tap;

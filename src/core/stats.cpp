@@ -101,6 +101,8 @@ std::string_view name(Counter c) noexcept {
     case Counter::TcpResetsReceived: return "tcp_resets_received";
     case Counter::TcpChallengeAcksLimited: return "tcp_challenge_acks_limited";
     case Counter::TcpBufferBytesReleased: return "tcp_buffer_bytes_released";
+    case Counter::TcpTimeWaitExpired: return "tcp_time_wait_expired";
+    case Counter::TcpTimeWaitRecycled: return "tcp_time_wait_recycled";
     case Counter::TcpResetsRateLimited: return "tcp_resets_rate_limited";
     case Counter::kCount: break;
   }

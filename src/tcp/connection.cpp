@@ -17,6 +17,14 @@ namespace {
 constexpr std::uint16_t kDefaultMss = 536;
 constexpr std::uint16_t kMinMss = 48;
 constexpr std::uint16_t kTimestampsLen = 12;
+// RFC 9293 §3.1: the data offset leaves 40 bytes for options. RFC 2018 §3: a SACK option is
+// 2 + 8n bytes, 4 + 8n with the two NOPs that align it (Linux TCPOLEN_SACK_BASE_ALIGNED).
+constexpr std::uint32_t kMaxOptionSpace = 40;
+constexpr std::uint32_t kSackBase = 4;
+constexpr std::uint32_t kSackPerBlock = 8;
+// What a segment carrying SACK blocks keeps for data at least: TCP_MIN_SND_MSS (48) less the
+// full 40 bytes of options, so that an MSS of 48 still takes every block that fits.
+constexpr std::uint32_t kMinSackPayload = 8;
 
 }  // namespace
 
@@ -111,7 +119,17 @@ void Connection::negotiate(const wire::TcpOptions& o) {
 
 std::size_t Connection::sack_blocks_to_send() const noexcept {
   if (!sack_enabled_ || reassembly_.empty()) { return 0; }
-  return std::min<std::size_t>(reassembly_.size(), ts_enabled_ ? 3 : 4);
+  // Linux tcp_established_options: as many blocks as the option space left beside timestamps
+  // holds (3 with them, 4 without); RFC 2018 §4 puts the newest first, so those are kept.
+  const std::uint32_t space = kMaxOptionSpace - (ts_enabled_ ? kTimestampsLen : 0U);
+  const std::uint32_t by_space = (space - kSackBase) / kSackPerBlock;
+  // And as many as leave kMinSackPayload bytes of the MSS for data. Linux needs no such rule,
+  // as its MSS never drops below 48; ours may at an MTU under Config::kMinMtu (configs made in
+  // code), and without it the option would eat the whole MSS: a zero or wrapped send_mss().
+  const std::uint32_t by_payload = mss_ >= kSackBase + kSackPerBlock + kMinSackPayload
+                                       ? (mss_ - kSackBase - kMinSackPayload) / kSackPerBlock
+                                       : 0;
+  return std::min<std::size_t>({reassembly_.size(), by_space, by_payload});
 }
 
 std::uint32_t Connection::send_mss() const noexcept {
@@ -119,8 +137,9 @@ std::uint32_t Connection::send_mss() const noexcept {
   // there are blocks to report, Linux shrinks the payload by the SACK option (tcp_current_mss):
   // two NOPs, kind and length, 8 bytes a block. Dropping the blocks from full segments instead
   // would hide them from a peer whose data we echo, and sending both would exceed the MTU.
+  // sack_blocks_to_send() leaves at least kMinSackPayload, so this is never 0 nor wraps.
   const std::size_t blocks = sack_blocks_to_send();
-  return mss_ - (blocks == 0 ? 0U : static_cast<std::uint32_t>(4 + 8 * blocks));
+  return mss_ - (blocks == 0 ? 0U : kSackBase + kSackPerBlock * static_cast<std::uint32_t>(blocks));
 }
 
 void Connection::start_send_sequence(SeqNum iss) noexcept {
@@ -201,10 +220,29 @@ void Connection::abort(Instant now, Outbox& out, Cause cause) {
 std::optional<Instant> Connection::next_deadline() const noexcept {
   std::optional<Instant> earliest;
   for (const auto& t : {retransmit_, loss_probe_, reorder_, pace_, persist_, delayed_ack_,
-                        time_wait_, fin_wait2_, keepalive_}) {
+                        fin_wait2_, keepalive_}) {
     if (t && (!earliest || *t < *earliest)) { earliest = t; }
   }
   return earliest;
+}
+
+TimeWaitRecord Connection::time_wait_record() const noexcept {
+  // Linux tcp_time_wait copies the same into its bucket: what acknowledging a repeated FIN,
+  // judging a segment and recognising a new incarnation need (tcp_timewait_state_process).
+  const auto wnd = static_cast<std::uint32_t>(std::max<std::int32_t>(rcv_.adv_right - rcv_.nxt, 0));
+  return TimeWaitRecord{
+      .id = id_,
+      .snd_nxt = snd_.nxt,
+      .rcv_nxt = rcv_.nxt,
+      .ts_recent = ts_recent_,
+      .ts_offset = iss_.raw,
+      .max_snd_wnd = snd_.max_wnd,
+      .window = static_cast<std::uint16_t>(std::min<std::uint32_t>(wnd >> rcv_wscale_, 0xffff)),
+      .rcv_wscale = rcv_wscale_,
+      .ts_enabled = ts_enabled_,
+      .challenged = last_challenge_.has_value(),
+      .expiry = time_wait_.value_or(now_ + 2 * cfg_.msl),
+      .last_challenge = last_challenge_.value_or(Instant{})};
 }
 
 void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegment* seg) {
@@ -222,7 +260,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
       break;
     case State::FinWait2: fin_wait2_ = now + cfg_.fin_wait2_timeout; break;
     case State::TimeWait:
-      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT.
+      // RFC 9293 §3.10.7.4: only the 2 MSL timer runs in TIME_WAIT, and it runs in the record
+      // the engine makes of the connection next (time_wait_record()).
       time_wait_ = now + 2 * cfg_.msl;
       keepalive_.reset();
       retransmit_.reset();

@@ -10,6 +10,8 @@ Engine::Engine(const Config& cfg, IsnSource& isn, Stats& stats, Observer& obs)
       isn_{isn},
       stats_{stats},
       obs_{obs},
+      table_{0, FourTupleHash{cfg.connection_hash_key}},
+      time_wait_{cfg, stats, obs, FourTupleHash{cfg.connection_hash_key}},
       reset_limit_{cfg.resets_per_second, cfg.reset_burst},
       cookies_{cfg.syn_cookie_key} {}
 
@@ -35,13 +37,21 @@ Connection* Engine::find_mutable(const FourTuple& id) noexcept {
 void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, const TcpSegment& seg,
                         Outbox& out) {
   const FourTuple id{src, seg.src_port, dst, seg.dst_port};
+  std::optional<wire::SeqNum> reopen_iss;
   if (const auto it = table_.find(id); it != table_.end()) {
     Connection& c = *it->second;
     const bool was_syn_received = c.state() == State::SynReceived;
-    c.on_segment(now, seg, out);  // counts the segment
-    const bool reopen = c.wants_reopen();
+    c.on_segment(now, seg, out);            // counts the segment
     settle(now, c, out, was_syn_received);  // erases c if it closed
-    if (!reopen) { return; }
+    return;
+  }
+  if (time_wait_.contains(id)) {
+    wire::SeqNum iss{};
+    // Counts the segment; a SYN of a new incarnation goes on to the listener (RFC 6191).
+    if (time_wait_.on_segment(now, id, seg, out, &iss) != TimeWaitTable::Verdict::Reopen) {
+      return;
+    }
+    reopen_iss = iss;
   } else {
     stats_.add(Counter::TcpSegmentsIn);
     if (obs_.wants_segments()) { obs_.on_segment(id, false, seg); }
@@ -53,12 +63,16 @@ void Engine::on_segment(Instant now, wire::Ipv4Addr src, wire::Ipv4Addr dst, con
     stats_.count(Drop::TcpNoListener);
     return reply_reset(now, id, seg, out);
   }
-  on_listen(now, id, seg, *l->second.factory, out);
+  on_listen(now, id, seg, *l->second.factory, out, reopen_iss);
 }
 
 Connection* Engine::connect(Instant now, const FourTuple& id, HandlerFactory& factory,
                             Outbox& out) {
-  if (table_.contains(id) || table_.size() >= cfg_.max_connections) { return nullptr; }
+  // A 4-tuple in TIME_WAIT is in use too: its old duplicates may still be about (RFC 9293
+  // §3.4.2), and the record would shadow a new connection's segments.
+  if (table_.contains(id) || time_wait_.contains(id) || table_.size() >= cfg_.max_connections) {
+    return nullptr;
+  }
   Connection& c = add(id, factory);
   c.open_active(now, isn_.isn(id, now), out);
   settle(now, c, out, false);
@@ -75,7 +89,7 @@ Connection& Engine::add(const FourTuple& id, HandlerFactory& factory) {
 }
 
 void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
-                       HandlerFactory& factory, Outbox& out) {
+                       HandlerFactory& factory, Outbox& out, std::optional<wire::SeqNum> iss) {
   // RFC 9293 §3.10.7.2, in its order: RST, then ACK, then SYN.
   if (seg.flags.rst()) { return stats_.count(Drop::TcpRstNoConnection); }
   if (seg.flags.ack()) {
@@ -102,9 +116,8 @@ void Engine::on_listen(Instant now, const FourTuple& id, const TcpSegment& seg,
   }
   Connection& c = add(id, factory);
   stats_.add(Counter::TcpConnectionsAccepted);
-  ++syn_received_;
-  c.open_passive(now, seg, isn_.isn(id, now), out);
-  settle(now, c, out, true);
+  c.open_passive(now, seg, iss ? *iss : isn_.isn(id, now), out);
+  settle(now, c, out, false);  // counts it half-open
 }
 
 void Engine::reply_reset(Instant now, const FourTuple& id, const TcpSegment& seg, Outbox& out) {
@@ -136,11 +149,26 @@ void Engine::settle(Instant now, Connection& c, Outbox& out, bool was_syn_receiv
     if ((events & Connection::kWritable) != 0) { h->on_writable(c); }
   }
   c.output(now, out);
-  if (was_syn_received && c.state() != State::SynReceived) { --syn_received_; }
-  if (c.state() == State::Closed || c.state() == State::Listen) {
+  // The half-open count follows the state whatever the path into SYN_RECEIVED: a listener's
+  // SYN, or our own SYN_SENT on a simultaneous open (RFC 9293 §3.10.7.3, Figure 8), which used
+  // to leave without having been counted and so wrapped the count around.
+  if (const bool is_syn_received = c.state() == State::SynReceived;
+      is_syn_received != was_syn_received) {
+    if (is_syn_received) {
+      ++syn_received_;
+    } else {
+      --syn_received_;
+    }
+  }
+  // A connection in TIME_WAIT has nothing left to send or receive: it becomes a small record
+  // (Linux tcp_time_wait) and the connection, its handler and its buffers go, so that TIME_WAIT
+  // does not count against max_connections.
+  const bool time_wait = c.state() == State::TimeWait;
+  if (time_wait || c.state() == State::Closed || c.state() == State::Listen) {
     if (auto* h = c.handler(); h != nullptr) { h->on_closed(c); }
     unindex(c);
     unlist(c);
+    if (time_wait) { time_wait_.add(c.time_wait_record()); }
     const FourTuple id = c.id();
     table_.erase(id);  // destroys c
     return;
@@ -191,7 +219,9 @@ void Engine::reindex(Connection& c) {
 
 std::optional<Instant> Engine::next_deadline() const noexcept {
   std::optional<Instant> earliest = next_sweep_;
-  if (const auto t = timers_.next_deadline(); t && (!earliest || *t < *earliest)) { earliest = t; }
+  for (const auto t : {timers_.next_deadline(), time_wait_.next_deadline()}) {
+    if (t && (!earliest || *t < *earliest)) { earliest = t; }
+  }
   return earliest;
 }
 
@@ -205,6 +235,7 @@ void Engine::on_timers(Instant now, Outbox& out) {
     c->on_timers(now, out);
     settle(now, *c, out, was_syn_received);
   }
+  time_wait_.expire(now);
   sweep_idle_buffers(now);
 }
 
@@ -217,6 +248,7 @@ void Engine::abort_all(Instant now, Outbox& out) {
   next_sweep_.reset();
   timers_.clear();
   table_.clear();
+  time_wait_.clear();
   syn_received_ = 0;
 }
 

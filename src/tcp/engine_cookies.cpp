@@ -90,13 +90,12 @@ void Engine::on_cookie_ack(Instant now, const FourTuple& id, const TcpSegment& s
   stats_.add(Counter::TcpSynCookiesValidated);
   stats_.add(Counter::TcpConnectionsAccepted);
   Connection& c = add(id, factory);
-  ++syn_received_;
   c.open_from_cookie(now, syn, iss, seg, out);
   // The ACK acknowledges exactly our SYN and sits at RCV.NXT, so it always establishes.
   if (TAPSRV_BUG_IF(c.state() == State::SynReceived, stats_)) {
     c.abort(now, out, Cause::SynCookie);
   }
-  settle(now, c, out, true);
+  settle(now, c, out, false);
 }
 
 }  // namespace tapsrv::tcp

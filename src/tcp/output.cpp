@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "tapsrv/tcp/connection.hpp"
+#include "tapsrv/tcp/time_wait.hpp"
 
 namespace tapsrv::tcp {
 
@@ -40,10 +41,7 @@ SeqNum Connection::data_end() const noexcept {
 }
 
 std::uint32_t Connection::ts_clock(Instant now) const noexcept {
-  // RFC 7323 §5.4: a millisecond clock, offset per connection (by its ISS) so that it says
-  // nothing about the host's uptime.
-  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch());
-  return static_cast<std::uint32_t>(ms.count()) + iss_.raw;
+  return tcp::ts_clock(now, iss_.raw);  // offset by the ISS (RFC 7323 §5.4)
 }
 
 void Connection::arm_retransmit(Instant now) noexcept { retransmit_ = now + rtt_.rto(); }

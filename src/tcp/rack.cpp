@@ -14,11 +14,15 @@ constexpr int kReoWndPersist = 16;       // recoveries before the window shrinks
 constexpr unsigned kMaxReoWndMult = 0xff;
 }  // namespace
 
-void Rack::on_delivered(const SentSegment& s, Instant now, Duration min_rtt) noexcept {
+void Rack::on_delivered(const SentSegment& s, Instant now, Duration min_rtt,
+                        bool echo_predates_xmit) noexcept {
   const Duration rtt = now - s.xmit;
-  // Step 2: an ACK that comes sooner than any RTT seen cannot be for this retransmission; it
-  // was the original that arrived (Linux tcp_rack_advance).
-  const bool ambiguous = s.has(SentSegment::kEverRetrans) && rtt < min_rtt;
+  // Step 2: an ACK that comes sooner than any RTT seen, or that echoes a timestamp older than
+  // the retransmission's, is for an earlier copy. Taking it for the retransmission would date
+  // the delivery to the resend and mark everything resent before it lost at once. (Linux
+  // tcp_rack_advance has only the RTT test; queues of a few ms on a path whose minimum RTT is
+  // 0.1 ms defeat it, and the timestamp test is what RFC 8985 adds.)
+  const bool ambiguous = s.has(SentSegment::kEverRetrans) && (rtt < min_rtt || echo_predates_xmit);
   if (!ambiguous && (!valid_ || sent_after(s.xmit, s.end(), xmit_ts_, end_seq_))) {
     valid_ = true;
     xmit_ts_ = s.xmit;

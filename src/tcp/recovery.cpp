@@ -23,11 +23,19 @@ constexpr Duration kMinRttWindow = std::chrono::seconds{300};
 /// RTT samples under Karn's rule, and the RACK and delivery-rate updates per range.
 class Connection::AckDelivery final : public DeliverySink {
  public:
-  AckDelivery(Connection& c, Instant now) noexcept : c_{c}, now_{now} {}
+  AckDelivery(Connection& c, Instant now, const TcpSegment& seg) noexcept
+      : c_{c},
+        now_{now},
+        echo_{c.ts_enabled_ && seg.options.timestamps
+                  ? std::optional<std::uint32_t>{seg.options.timestamps->echo}
+                  : std::nullopt} {}
   void on_delivered(const SentSegment& s, std::uint32_t bytes, bool by_sack) noexcept override {
     delivered += bytes;
     if (by_sack) { sacked += bytes; }
-    c_.rack_.on_delivered(s, now_, c_.min_rtt_);
+    // RFC 7323 §4.3: TSecr is TS.Recent, the TSval of a segment at the left edge when it
+    // arrived; one older than the resend's own TSval cannot be the resend's echo.
+    const bool echo_predates = echo_ && static_cast<std::int32_t>(*echo_ - c_.ts_clock(s.xmit)) < 0;
+    c_.rack_.on_delivered(s, now_, c_.min_rtt_, echo_predates);
     c_.rate_.on_delivered(s, bytes);
     if (s.has(SentSegment::kEverRetrans)) { return; }
     // Linux tcp_clean_rtx_queue: the oldest range acknowledged cumulatively times the RTO
@@ -43,6 +51,7 @@ class Connection::AckDelivery final : public DeliverySink {
  private:
   Connection& c_;
   Instant now_;
+  std::optional<std::uint32_t> echo_;
 };
 
 std::uint32_t Connection::pipe() const noexcept {
@@ -70,7 +79,7 @@ bool Connection::is_dsack(const TcpSegment& seg) noexcept {
 void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
   const std::uint32_t prior_in_flight = pipe();
   const bool advanced = snd_.una < seg.ack;
-  AckDelivery d{*this, now};
+  AckDelivery d{*this, now, seg};
   if (advanced) {
     sb_.on_cumulative_ack(seg.ack, d);
     on_new_ack(now, seg);
@@ -115,6 +124,11 @@ void Connection::on_ack(Instant now, const TcpSegment& seg, bool duplicate) {
     recovery_ended = true;
     undo_possible_ = false;
   }
+  // Linux keeps high_seq meaningful only in a recovery state. Outside one the recovery point
+  // follows SND.UNA, so it never falls 2^31 behind, where SeqNum's modular comparison would
+  // read it as ahead (after 2 GiB without loss, fast retransmit gated on RFC 6582's
+  // "recover < SND.UNA" was off for the next 2 GiB).
+  if (recovery_ == Recovery::Open) { recover_ = snd_.una; }
   const std::uint32_t lost_before = sb_.lost();
   detect_losses(now, d.sacked > 0 || (advanced && recovery_ == Recovery::Fast));
   const std::uint32_t newly_lost = sb_.lost() > lost_before ? sb_.lost() - lost_before : 0;
@@ -163,9 +177,11 @@ void Connection::take_rtt_sample(Instant now, const TcpSegment& seg, const AckDe
   } else if (ts_enabled_ && seg.options.timestamps && d.delivered > 0 &&
              seg.options.timestamps->echo != 0) {
     // RFC 7323 §4.1: only resent ranges were covered; the echoed timestamp still dates the
-    // segment the peer acknowledged (millisecond resolution).
+    // segment the peer acknowledged, to the millisecond. Less than one tick counts as one, as
+    // in Linux tcp_ack_update_rtt: a zero would become the minimum RTT, and RACK (RFC 8985
+    // §6.2 step 2) could then no longer tell an early copy's SACK from its retransmission's.
     const auto ms = static_cast<std::int32_t>(ts_clock(now) - seg.options.timestamps->echo);
-    if (ms >= 0) { sample = std::chrono::milliseconds{ms}; }
+    if (ms >= 0) { sample = std::chrono::milliseconds{std::max(ms, 1)}; }
   }
   if (!sample) { return; }
   rtt_.sample(*sample);

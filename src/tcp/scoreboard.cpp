@@ -27,12 +27,15 @@ void Scoreboard::on_send(SeqNum begin, std::uint32_t len, std::uint16_t mss, boo
                          const TxStamp& tx) {
   if (len == 0) { return; }
   // Ranges sent in one go, with the same delivery state, are one for RACK and for rate samples:
-  // keep them together, as one TSO skb is one entry in Linux.
+  // keep them together, as one TSO skb is one entry in Linux. Only while the entry is whole
+  // segments: on_sack and on_retransmit cut entries at multiples of the MSS from their start,
+  // so a short piece (the send ring's wrap cuts one) must end its entry, or the segments after
+  // it would be off that grid and their SACKs never recorded.
   if (!fin && !empty()) {
     SentSegment& last = entries_.back();
-    if (last.flags == 0 && last.end() == begin && last.xmit == now && last.mss == mss &&
-        last.tx.delivered == tx.delivered && last.tx.app_limited == tx.app_limited &&
-        last.len <= 0x7fffffffU - len) {
+    if (last.flags == 0 && last.end() == begin && last.xmit == now && last.mss == mss && mss > 0 &&
+        last.len % mss == 0 && last.tx.delivered == tx.delivered &&
+        last.tx.app_limited == tx.app_limited && last.len <= 0x7fffffffU - len) {
       last.len += len;
       outstanding_ += len;
       return;
@@ -216,7 +219,15 @@ std::size_t Scoreboard::next_lost() noexcept {
 
 const SentSegment& Scoreboard::on_retransmit(std::size_t i, std::uint32_t len, Instant now,
                                              const TxStamp& tx) {
-  if (len < entry(i).len) { split(i, len); }
+  if (len < entry(i).len) {
+    const std::uint32_t mss = entry(i).mss;
+    split(i, len);
+    // A resend cut off the MSS grid (by the send ring's end) leaves the rest of its segment as
+    // an entry of its own, so what follows stays on the grid the peer saw the first time.
+    if (mss > 0 && len % mss != 0 && i + 1 < size() && entry(i + 1).len > mss - len % mss) {
+      split(i + 1, mss - len % mss);
+    }
+  }
   SentSegment& s = entry(i);
   set_flags(s,
             static_cast<std::uint8_t>(s.flags | SentSegment::kRetrans | SentSegment::kEverRetrans));

@@ -24,16 +24,16 @@ void Connection::on_segment(Instant now, const TcpSegment& in, Outbox& out) {
     send_syn_ack(now, out);
     return;
   }
-  // RFC 6191 (and RFC 1122 §4.2.2.13): a new SYN for a 4-tuple in TIME_WAIT may reopen it
-  // when its timestamp (or, without timestamps, its sequence number) proves it is a new
-  // incarnation; Linux does the same (tcp_timewait_state_process). The engine then treats the
-  // SYN as it would at the listener.
-  if (state_ == State::TimeWait && in.flags.syn() && !in.flags.ack() && !in.flags.rst() &&
-      is_new_incarnation(in)) {
-    reopen_ = true;
-    return enter(State::Closed, now, Cause::Segment, &in);
-  }
   TcpSegment seg = in;
+  // RFC 9293 Figure 8 line 6: in a simultaneous open the peer's SYN,ACK repeats its SYN, which
+  // RCV.NXT already covers, and acknowledges ours. Taken as the ACK it carries, as Linux lets
+  // it pass in SYN_RECV for a socket of its own (tcp_validate_incoming); else the sequence
+  // test drops it and only our SYN,ACK's retransmission, an RTO later, gets us established.
+  if (state_ == State::SynReceived && !passive_ && in.flags.syn() && in.flags.ack() &&
+      !in.flags.rst() && in.seq == irs_ && in.ack == snd_.nxt) {
+    seg.flags.bits &= static_cast<std::uint8_t>(~TcpFlags::kSyn);
+    seg.seq = irs_ + 1;
+  }
   if (check_sequence(now, seg) == Step::Stop) { return; }  // first
   heard_from_peer(now);  // an acceptable segment, so not a blind attacker's
   if (check_rst(now, seg, out) == Step::Stop) { return; }  // second (+ RFC 5961 §3.2)
@@ -64,17 +64,6 @@ void Connection::ack_unacceptable(Instant now, const TcpSegment& seg) noexcept {
   } else {
     ack_now_ = true;
   }
-}
-
-bool Connection::is_new_incarnation(const TcpSegment& syn) const noexcept {
-  if (ts_enabled_ && syn.options.timestamps) {
-    const auto age = static_cast<std::int32_t>(syn.options.timestamps->value - ts_recent_);
-    // Deviation: RFC 6191 drops a SYN whose timestamp merely equals TS.Recent, which happens
-    // when a client reconnects within the same millisecond; Linux then accepts it on its
-    // sequence number (tcp_timewait_state_process), and so do we. An older one is PAWS.
-    return age > 0 || (age == 0 && rcv_.nxt < syn.seq);
-  }
-  return rcv_.nxt < syn.seq;
 }
 
 Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
@@ -110,8 +99,6 @@ Connection::Step Connection::check_sequence(Instant now, TcpSegment& seg) {
   if (!acceptable) {
     stats_.count(Drop::TcpOutOfWindow);
     if (!seg.flags.rst()) { ack_unacceptable(now, seg); }
-    // RFC 9293: a FIN repeated in TIME_WAIT restarts the 2 MSL timeout.
-    if (state_ == State::TimeWait && seg.flags.fin()) { time_wait_ = now + 2 * cfg_.msl; }
     return Step::Stop;
   }
   // RFC 7323 §4.3 (2): remember the peer's clock from a segment that covers Last.ACK.sent.

@@ -1,5 +1,5 @@
 // The connection's timers: retransmission (RFC 6298), persist (RFC 9293 §3.8.6.1), delayed
-// ACK (RFC 9293 §3.8.6.3), FIN_WAIT_2 and TIME_WAIT (2 MSL).
+// ACK (RFC 9293 §3.8.6.3) and FIN_WAIT_2. TIME_WAIT's 2 MSL runs in its record (time_wait.cpp).
 #include <algorithm>
 
 #include "tapsrv/tcp/connection.hpp"
@@ -11,7 +11,6 @@ using wire::TcpFlags;
 
 void Connection::on_timers(Instant now, Outbox& out) {
   now_ = now;
-  if (time_wait_ && *time_wait_ <= now) { return enter(State::Closed, now, Cause::Timeout); }
   if (fin_wait2_ && *fin_wait2_ <= now) {
     // Linux's tcp_fin_timeout: a peer that never closes cannot hold us in FIN_WAIT_2.
     return enter(State::Closed, now, Cause::Timeout);

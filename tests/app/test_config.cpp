@@ -218,17 +218,18 @@ TEST_SUITE("app.config") {
     }
   }
 
-  TEST_CASE("--mtu must be within 68..65521") {
+  TEST_CASE("--mtu must be within 88..65521: below 88 TCP's options leave no room for data") {
     Options o;
-    for (std::uint32_t ok : {68U, 576U, 1500U, 9000U, 65521U}) {
+    for (std::uint32_t ok : {88U, 89U, 576U, 1500U, 9000U, 65521U}) {
       CAPTURE(ok);
       o.mtu = ok;
       CHECK(config_of(o).mtu == ok);
     }
-    for (std::uint32_t bad : {0U, 67U, 65522U, 65535U, 70000U, 4294967295U}) {
+    for (std::uint32_t bad : {0U, 67U, 68U, 72U, 87U, 65522U, 65535U, 70000U, 4294967295U}) {
       CAPTURE(bad);
       o.mtu = bad;
       check_names(o, "--mtu", std::to_string(bad));
+      CHECK(contains(error_of(o), "between 88 "));
     }
   }
 
@@ -423,6 +424,17 @@ TEST_SUITE("app.config") {
       r.rcvbuf = bad;
       check_names(r, "--rcvbuf", std::to_string(bad));
     }
+  }
+
+  TEST_CASE("--max-time-wait: 0 to 10000000, default 262144 (Linux tcp_max_tw_buckets)") {
+    Options o;
+    CHECK(config_of(o).max_time_wait == 262144);
+    o.max_time_wait = 0;  // TIME_WAIT closes at once
+    CHECK(config_of(o).max_time_wait == 0);
+    o.max_time_wait = 10'000'000;
+    CHECK(config_of(o).max_time_wait == 10'000'000);
+    o.max_time_wait = 10'000'001;
+    check_names(o, "--max-time-wait", "10000001");
   }
 
   TEST_CASE("--mem-limit: a size with K/M/G, 1M to the machine's memory, default 3/32 of it") {

@@ -29,6 +29,16 @@ def recv_exactly(sock: socket.socket, n: int) -> bytes:
     return got
 
 
+def recv_to_eof(sock: socket.socket) -> bytes:
+    """Everything the peer sends until it closes."""
+    out = b""
+    while True:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return out
+        out += chunk
+
+
 def eth(dst_mac: bytes, src_mac: bytes, payload: bytes, etype: int = 0x0800) -> bytes:
     return dst_mac + src_mac + struct.pack("!H", etype) + payload
 

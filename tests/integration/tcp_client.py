@@ -26,6 +26,8 @@ import sys
 import threading
 import time
 
+from packets import recv_to_eof
+
 TIMEOUT = 120.0
 # Long enough for a SYN and its two retransmissions (after 1 s and 3 s), as a patient client.
 TRICKLE_CONNECT = 3.5
@@ -197,12 +199,7 @@ def mode_reuse(host, port, local_port):
                     raise
                 time.sleep(0.01)
         s.sendall(b"GET / HTTP/1.1\r\nHost: tapsrv\r\n\r\n")
-        reply = b""
-        while True:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            reply += chunk
+        reply = recv_to_eof(s)
         s.close()
         if not reply.startswith(b"HTTP/1.1 200 OK"):
             print(f"reuse: request {attempt} got {reply[:40]!r}")

@@ -25,6 +25,7 @@ expect_error "--ip '127.0.0.5'" --ip 127.0.0.5
 expect_error "--mac 'zz:00:00:00:00:01'" --mac zz:00:00:00:00:01
 expect_error "unicast" --mac 01:00:5e:00:00:01
 expect_error "--mtu 10" --mtu 10
+expect_error "--mtu 87: must be between 88" --mtu 87
 expect_error "--mtu 70000" --mtu 70000
 expect_error "--ifname" --ifname this-name-is-far-too-long
 expect_error "--host-ip '10.0.1.1'" --host-ip 10.0.1.1

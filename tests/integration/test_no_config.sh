@@ -41,3 +41,13 @@ stop_tapsrv "$pid" INT
 [ "$T_STATUS" -eq 0 ] || fail "exit status $T_STATUS"
 in_ns "$ns" ip -4 addr show dev tap7 | grep -q "10.9.0.1/24" || fail "the persistent TAP lost its address"
 pass "SIGINT: exit 0 and the persistent TAP is left as it was"
+
+# A TAP whose own MTU is below --mtu's floor is refused in one line, and left as it was.
+ip -n "$ns" link set tap7 mtu 80
+status=0
+out=$(in_ns "$ns" timeout 10 "$TAPSRV" up --attach --ifname tap7 --ip 10.9.0.2/24 2>&1) || status=$?
+[ "$status" -ne 0 ] && [ "$status" -ne 124 ] || fail "--attach to a TAP with MTU 80: exit $status"
+[ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "--attach, MTU 80: more than one line: $out"
+grep -qF "tap7 has MTU 80, tapsrv needs 88" <<<"$out" || fail "--attach, MTU 80 said: $out"
+in_ns "$ns" ip link show tap7 | grep -q "mtu 80 " || fail "the TAP's MTU was changed"
+pass "--attach to a TAP with MTU 80 -> exit $status: $out"

@@ -101,7 +101,9 @@ TEST_SUITE("stack.ecn") {
     const std::pair<std::uint8_t, Ecn> cases[] = {{0x00, Ecn::NotEct}, {0x01, Ecn::Ect1},
                                                   {0x02, Ecn::Ect0},   {0x03, Ecn::Ce},
                                                   {0xb8, Ecn::NotEct}, {0xbb, Ecn::Ce}};
-    for (const auto& [tos, ecn] : cases) {
+    for (const auto& c : cases) {
+      const std::uint8_t tos = c.first;  // not a structured binding: clang 14 cannot CAPTURE one
+      const Ecn ecn = c.second;
       CAPTURE(tos);
       h.tcp_obs.incoming.clear();
       h.receive(tcp_frame(client_syn(kClosedPort), tos));

@@ -104,12 +104,13 @@ std::string flag_names(std::uint8_t flags) {
 std::string Sent::text() const {
   std::ostringstream os;
   os << '[' << flag_names(flags()) << "] seq=" << seq() << " ack=" << ack() << " win=" << seg.window
-     << " len=" << payload.size() << " to port " << id.remote_port;
+     << " len=" << len << " to port " << id.remote_port;
   return os.str();
 }
 
 void RecordingOutbox::send(const tcp::FourTuple& id, const wire::TcpSegment& seg) {
-  Sent s{id, seg, Buffer(seg.payload.begin(), seg.payload.end()), now_};
+  Sent s{.id = id, .seg = seg, .payload = {}, .len = seg.payload.size(), .at = now_};
+  if (keep_payloads) { s.payload.assign(seg.payload.begin(), seg.payload.end()); }
   s.seg.payload = {};
   queue.push_back(std::move(s));
   ++total;
@@ -125,6 +126,7 @@ std::string_view cause_name(tcp::Cause c) {
     case tcp::Cause::Retransmit: return "retransmit";
     case tcp::Cause::Shutdown: return "shutdown";
     case tcp::Cause::SynCookie: return "syn_cookie";
+    case tcp::Cause::Recycled: return "recycled";
   }
   return "?";
 }
@@ -237,6 +239,12 @@ void TcpPeer::listen(std::uint16_t port) {
   w_->engine.listen(w_->now, kOurIp, port, w_->app_factory);
 }
 
+tcp::Connection* TcpPeer::connect(std::uint16_t peer_port) {
+  w_->peer_ports.insert(peer_port);
+  return w_->engine.connect(w_->now, tcp::FourTuple{kPeerIp, peer_port, kOurIp, kPort},
+                            w_->app_factory, w_->outbox);
+}
+
 void TcpPeer::handshake(const SynOptions& o, std::uint16_t window, std::uint32_t remote_iss) {
   send(syn(remote_iss, o));
   expect({.flags = kSyn | kAck, .seq = w_->isn.isn({}, {}).raw, .ack = remote_iss + 1});
@@ -344,7 +352,7 @@ void compare(std::string& diff, const char* field, const std::optional<T>& want,
 
 }  // namespace
 
-Sent TcpPeer::expect(const SegMatch& m, std::source_location loc) {
+Sent TcpPeer::expect(const SegMatch& m, SourceLoc loc) {
   INFO("expect() at ", std::string{loc.file_name()}, ":", loc.line(), ", t=", elapsed().count(),
        "us");
   auto& q = w_->outbox.queue;
@@ -361,13 +369,13 @@ Sent TcpPeer::expect(const SegMatch& m, std::source_location loc) {
   compare(diff, "seq", m.seq, s.seq());
   compare(diff, "ack", m.ack, s.ack());
   compare(diff, "window", m.window, s.seg.window);
-  compare(diff, "len", m.len, s.payload.size());
+  compare(diff, "len", m.len, s.len);
   compare(diff, "to_port", m.to_port, s.id.remote_port);
   CHECK_MESSAGE(diff.empty(), "segment ", s.text(), " differs:", diff);
   return s;
 }
 
-void TcpPeer::expect_nothing(std::source_location loc) {
+void TcpPeer::expect_nothing(SourceLoc loc) {
   INFO("expect_nothing() at ", std::string{loc.file_name()}, ":", loc.line(),
        ", t=", elapsed().count(), "us");
   std::string extra;
@@ -383,6 +391,8 @@ std::vector<Sent> TcpPeer::take_all() {
   return out;
 }
 
+void TcpPeer::keep_payloads(bool on) { w_->outbox.keep_payloads = on; }
+
 std::size_t TcpPeer::pending() const { return w_->outbox.queue.size(); }
 
 const tcp::Connection* TcpPeer::conn(std::uint16_t peer_port) const {
@@ -391,7 +401,11 @@ const tcp::Connection* TcpPeer::conn(std::uint16_t peer_port) const {
 
 tcp::State TcpPeer::state(std::uint16_t peer_port) const {
   const auto* c = conn(peer_port);
-  return c == nullptr ? tcp::State::Closed : c->state();
+  if (c != nullptr) { return c->state(); }
+  // TIME_WAIT is a record, not a connection (tcp/time_wait.hpp).
+  return w_->engine.time_wait_record(tcp::FourTuple{kPeerIp, peer_port, kOurIp, kPort}) != nullptr
+             ? tcp::State::TimeWait
+             : tcp::State::Closed;
 }
 
 void TcpPeer::mark() { w_->baseline = w_->stats; }
@@ -408,7 +422,7 @@ std::string TcpPeer::transitions() const {
   return out;
 }
 
-void TcpPeer::check_invariants(std::source_location loc) const {
+void TcpPeer::check_invariants(SourceLoc loc) const {
   INFO("check_invariants() at ", std::string{loc.file_name()}, ":", loc.line(),
        ", t=", elapsed().count(), "us");
   const auto& cfg = w_->cfg;

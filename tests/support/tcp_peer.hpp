@@ -11,11 +11,11 @@
 #include <functional>
 #include <memory>
 #include <optional>
-#include <source_location>
 #include <string>
 #include <vector>
 
 #include "support/frames.hpp"
+#include "support/source_loc.hpp"
 #include "tapsrv/core/stats.hpp"
 #include "tapsrv/core/time.hpp"
 #include "tapsrv/service/services.hpp"
@@ -87,7 +87,8 @@ wire::TcpSegment with_ts(wire::TcpSegment s, std::uint32_t value, std::uint32_t 
 struct Sent {
   tcp::FourTuple id;
   wire::TcpSegment seg;  // payload cleared: the bytes live in `payload`
-  Buffer payload;
+  Buffer payload;        // empty when the outbox keeps no payloads (TcpPeer::keep_payloads)
+  std::size_t len = 0;   // of the payload sent
   Instant at;
   [[nodiscard]] std::uint8_t flags() const noexcept { return seg.flags.bits; }
   [[nodiscard]] std::uint32_t seq() const noexcept { return seg.seq.raw; }
@@ -113,6 +114,7 @@ class RecordingOutbox final : public tcp::Outbox {
   void send(const tcp::FourTuple& id, const wire::TcpSegment& seg) override;
   std::deque<Sent> queue;
   std::size_t total = 0;
+  bool keep_payloads = true;
 
  private:
   const Instant& now_;
@@ -178,6 +180,9 @@ class TcpPeer {
   static TcpPeer listening(std::uint16_t port = kPort, const tcp::Config& cfg = test_config());
   void listen(std::uint16_t port, service::Kind kind);
   void listen(std::uint16_t port = kPort);
+  /// Active open (RFC 9293 §3.10.1) from kOurIp:kPort to kPeerIp:`peer_port`, served by the
+  /// TestApp: the SYN is left for expect(). Null when the engine refused it.
+  tcp::Connection* connect(std::uint16_t peer_port = kPeerPort);
 
   // --- State drivers: each sends segments, expects our answers, then mark()s. -------------
   /// SYN (with `o`), expect SYN-ACK, then the final ACK with `window` (unscaled on the wire).
@@ -202,10 +207,13 @@ class TcpPeer {
   void advance(Duration d);
 
   /// Takes the oldest segment we sent and checks it against `m`.
-  Sent expect(const SegMatch& m, std::source_location loc = std::source_location::current());
-  void expect_nothing(std::source_location loc = std::source_location::current());
+  Sent expect(const SegMatch& m, SourceLoc loc = SourceLoc::current());
+  void expect_nothing(SourceLoc loc = SourceLoc::current());
   /// Every segment not yet taken, oldest first.
   std::vector<Sent> take_all();
+  /// Whether what we send keeps a copy of its payload (Sent::len is always set); off for
+  /// transfers of gigabytes.
+  void keep_payloads(bool on);
   [[nodiscard]] std::size_t pending() const;
 
   // --- Looking ------------------------------------------------------------------------------
@@ -222,7 +230,7 @@ class TcpPeer {
   /// (segment)", space separated.
   [[nodiscard]] std::string transitions() const;
   /// Checks what must hold after any step (see the definition); used by the randomized tests.
-  void check_invariants(std::source_location loc = std::source_location::current()) const;
+  void check_invariants(SourceLoc loc = SourceLoc::current()) const;
 
   [[nodiscard]] Instant now() const;
   [[nodiscard]] Duration elapsed() const { return now() - Instant{}; }

@@ -65,6 +65,28 @@ TEST_SUITE("tcp.byte_ring") {
     r.commit(23000);
     CHECK(read_all(r) == seq_bytes(23000, 3000));
   }
+
+  TEST_CASE("empty writes to a ring with no storage yet are no-ops, not a division by zero") {
+    // The regression: write_at() took (head + off) % storage before looking at the length, and
+    // storage is 0 until the first byte arrives (an empty segment, or an empty push()).
+    ByteRing r{64 * 1024};
+    r.write_at(0, {});
+    r.write_at(5000, {});
+    CHECK(r.push({}) == 0);
+    CHECK(r.allocated() == 0);
+    CHECK(r.size() == 0);
+    CHECK(r.contiguous_at(0, 100).empty());
+    r.consume(0);
+    // ... and after storage was released again.
+    CHECK(r.push(seq_bytes(10, 0)) == 10);
+    r.consume(10);
+    r.release();
+    CHECK(r.allocated() == 0);
+    r.write_at(0, {});
+    CHECK(r.push({}) == 0);
+    CHECK(r.push(seq_bytes(3, 10)) == 3);
+    CHECK(read_all(r) == seq_bytes(3, 10));
+  }
 }
 
 }  // namespace tapsrv::tcp

@@ -111,7 +111,9 @@ TEST_SUITE("tcp.cc.reno") {
     CHECK(net.rtos() == 0);  // PRR and RACK recover every loss
     CHECK(net.congestion_events() >= 4);
     REQUIRE(cuts.size() >= 4);
-    for (const auto& [before, ssthresh] : cuts) {
+    for (const auto& cut : cuts) {
+      const auto before = cut.first;  // not a structured binding: clang 14 cannot CAPTURE one
+      const auto ssthresh = cut.second;
       CAPTURE(before);
       CHECK(ssthresh == std::max(before / 2, 2 * kMss));
     }

@@ -35,7 +35,7 @@ TEST_SUITE("tcp.close") {
                                  "TIME_WAIT->CLOSED(timeout)");
     CHECK(p.app().log == "established readable closed");
     CHECK(p.drops() == "");
-    CHECK(p.events() == "tcp_segments_in+2 tcp_segments_out+1");
+    CHECK(p.events() == "tcp_segments_in+2 tcp_segments_out+1 tcp_time_wait_expired+1");
   }
 
   TEST_CASE("the FIN follows the queued data") {
@@ -81,7 +81,7 @@ TEST_SUITE("tcp.close") {
                                  "FIN_WAIT_1->CLOSING(segment) CLOSING->TIME_WAIT(segment) "
                                  "TIME_WAIT->CLOSED(timeout)");
     CHECK(p.drops() == "");
-    CHECK(p.events() == "tcp_segments_in+1");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_time_wait_expired+1");
   }
 
   TEST_CASE("a lost FIN is retransmitted with backoff until acknowledged") {
@@ -173,7 +173,7 @@ TEST_SUITE("tcp.close") {
     CHECK(p.state() == State::Closed);
     p.expect_nothing();
     CHECK(p.drops() == "tcp_out_of_window+1");
-    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1");
+    CHECK(p.events() == "tcp_segments_in+1 tcp_segments_out+1 tcp_time_wait_expired+1");
   }
 
   TEST_CASE("TIME_WAIT: a new SYN beyond RCV.NXT reopens the 4-tuple (RFC 6191, as Linux)") {

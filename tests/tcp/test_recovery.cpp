@@ -102,6 +102,34 @@ TEST_SUITE("tcp.recovery") {
     CHECK(p.drops() == "");
   }
 
+  // Seen at 5% loss without offload: a timestamp RTT of 0 ms made the minimum RTT 1 us, so
+  // RACK took every early copy's SACK for its retransmission's (RFC 8985 §6.2 step 2 needs
+  // min_RTT), marked retransmissions lost within a millisecond and resent data 5 times over.
+  TEST_CASE("an ACK of resent data only, in the millisecond it went, times no RTT below 1 ms") {
+    TcpPeer p = TcpPeer::listening(kPort);
+    constexpr std::uint32_t kLen = kMss - 12;  // the timestamps option rides on every segment
+    const auto at = [](std::uint32_t i) { return kOurSeq + i * kLen; };
+    p.app().to_write = pattern(4 * kLen);
+    p.handshake({.sack = true, .ts = wire::Timestamps{400, 0}});
+    std::uint32_t tsval = 0;
+    for (std::uint32_t i = 0; i < 4; ++i) {
+      tsval = p.expect({.seq = at(i), .len = kLen}).seg.options.timestamps->value;
+    }
+    p.advance(10ms);
+    wire::TcpSegment first = sack_ack(at(0), {{at(1), at(4)}});
+    first.options.timestamps = wire::Timestamps{401, tsval};
+    p.send(first);
+    CHECK(p.conn()->min_rtt() == 10ms);
+    const auto resent = p.expect({.seq = at(0), .len = kLen});
+    wire::TcpSegment second = ack(kPeerSeq, at(4));
+    second.options.timestamps = wire::Timestamps{402, resent.seg.options.timestamps->value};
+    p.send(second);  // at once: the echoed timestamp is this very millisecond
+    // RFC 7323 §4.1 timestamps tick in milliseconds: less than one tick is one tick (Linux
+    // tcp_ack_update_rtt), never zero.
+    CHECK(p.conn()->min_rtt() == 1ms);
+    CHECK(p.drops() == "");
+  }
+
   TEST_CASE("a lost retransmission is found by RACK once later data is SACKed, before the RTO") {
     TcpPeer p = sending(11);  // 10 go at once (cwnd), the 11th waits
     p.advance(10ms);

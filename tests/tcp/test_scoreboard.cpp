@@ -137,6 +137,44 @@ TEST_SUITE("tcp.scoreboard") {
     CHECK(sb.lost() == 3 * kMss);
   }
 
+  // A send ring that wraps mid-segment cuts a short piece (Connection::send_new_data); the
+  // segments after it start off the run's MSS grid. Seen at 1% loss without offload: SACKs of
+  // those segments were not recorded, RACK marked them lost and ~95% of resends were DSACKed.
+  TEST_CASE("a short piece ends its entry, so SACKs of the segments after it are recorded") {
+    Scoreboard sb;
+    const Instant t{};
+    sb.on_send(kBase, 3 * kMss, kMss, false, t, TxStamp{});
+    sb.on_send(kBase + 3 * kMss, 300, kMss, false, t, TxStamp{});  // cut by the ring's end
+    sb.on_send(kBase + 3 * kMss + 300, kMss, kMss, false, t, TxStamp{});
+    sb.on_send(kBase + 4 * kMss + 300, kMss, kMss, false, t, TxStamp{});
+    CHECK(sb.size() == 2);  // [3 segments + the short piece] [2 segments]
+    Recorder r;
+    // Exactly the last segment, as the receiver reports it.
+    sb.on_sack(kBase + 4 * kMss + 300, kBase + 5 * kMss + 300, r);
+    REQUIRE(r.items.size() == 1);
+    CHECK(r.items[0].begin == 4 * kMss + 300);
+    CHECK(sb.sacked() == kMss);
+    // And the short piece with the segment before it.
+    sb.on_sack(kBase + 2 * kMss, kBase + 3 * kMss + 300, r);
+    CHECK(sb.sacked() == 2 * kMss + 300);
+  }
+
+  TEST_CASE("a resend cut short keeps the rest on the segments' grid") {
+    Scoreboard sb;
+    sb.on_send(kBase, 5 * kMss, kMss, false, Instant{}, TxStamp{});
+    sb.mark_all_lost();
+    // The ring ends 300 bytes into the range: only that much goes in one piece.
+    sb.on_retransmit(sb.next_lost(), 300, Instant{} + 10ms, TxStamp{});
+    REQUIRE(sb.size() == 3);
+    CHECK(sb.entry(0).len == 300);
+    CHECK(sb.entry(1).len == kMss - 300);  // the rest of the first segment, on its own
+    CHECK(sb.entry(2).begin == kBase + kMss);
+    // The peer got the original third segment: its SACK is recorded whole.
+    Recorder r;
+    sb.on_sack(kBase + 2 * kMss, kBase + 3 * kMss, r);
+    CHECK(sb.sacked() == kMss);
+  }
+
   TEST_CASE("splits stop at the entry limit; nothing is miscounted") {
     Scoreboard sb;
     sb.on_send(kBase, 1, 1, false, Instant{}, TxStamp{});
@@ -184,6 +222,26 @@ TEST_SUITE("tcp.rack") {
     CHECK(rack.detect_loss(sb, Instant{} + 31ms, 0ms, rearm) == 0);  // already counted lost
     CHECK(sb.retrans() == 0);                                        // but no longer in flight:
     CHECK(sb.next_lost() == 0);  // it waits to be sent a third time
+  }
+
+  TEST_CASE("a SACK echoing a timestamp older than the resend is the earlier copy's (step 2)") {
+    for (const bool echo_predates : {false, true}) {
+      CAPTURE(echo_predates);
+      Scoreboard sb = sent(4);
+      Rack rack;
+      Recorder r;
+      sb.mark_all_lost();
+      sb.on_retransmit(0, kMss, Instant{} + 20ms, TxStamp{});
+      sb.on_retransmit(1, kMss, Instant{} + 25ms, TxStamp{});
+      // Segment 1's first copy, held in a queue, arrives at 40 ms: 15 ms after the resend, more
+      // than the minimum RTT of 1 ms, so only the echoed timestamp tells the copies apart.
+      sb.on_sack(kBase + kMss, kBase + 2 * kMss, r);
+      rack.on_delivered(sb.entry(1), Instant{} + 40ms, 1ms, echo_predates);
+      std::optional<Duration> rearm;
+      // Taken for the resend, it would make segment 0's resend (at 20 ms) lost at once.
+      CHECK(rack.detect_loss(sb, Instant{} + 40ms, 0ms, rearm) == 0);
+      CHECK(sb.retrans() == (echo_predates ? kMss : 0));  // segment 0's resend still in flight
+    }
   }
 
   TEST_CASE("reo_wnd: zero in recovery without reordering; DSACKs widen it, 16 recoveries shrink") {

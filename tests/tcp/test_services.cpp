@@ -205,7 +205,8 @@ TEST_SUITE("tcp.services") {
         "FIN_WAIT_2->TIME_WAIT(segment) TIME_WAIT->CLOSED(timeout)"));
     CHECK(p.drops() == "");
     CHECK(p.events() == "tcp_segments_in+3 tcp_segments_out+3 tcp_bytes_received+" +
-                            std::to_string(n) + " tcp_bytes_sent+" + std::to_string(len));
+                            std::to_string(n) + " tcp_bytes_sent+" + std::to_string(len) +
+                            " tcp_time_wait_expired+1");
   }
 }
 

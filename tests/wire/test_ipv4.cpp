@@ -285,7 +285,10 @@ TEST_SUITE("wire.ipv4") {
   TEST_CASE("ECN (RFC 3168 §5): the view reads the two low TOS bits; the writer sets them") {
     const std::pair<Ecn, std::uint8_t> codepoints[] = {
         {Ecn::NotEct, 0}, {Ecn::Ect1, 1}, {Ecn::Ect0, 2}, {Ecn::Ce, 3}};
-    for (const auto& [ecn, bits] : codepoints) {
+    for (const auto& codepoint : codepoints) {
+      // Named copies, not a structured binding: clang 14 cannot capture one in CAPTURE's lambda.
+      const Ecn ecn = codepoint.first;
+      const std::uint8_t bits = codepoint.second;
       CAPTURE(static_cast<int>(ecn));
       for (const std::uint8_t tos : {0x00, 0xb8, 0xff}) {
         CAPTURE(tos);

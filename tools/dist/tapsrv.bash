@@ -5,8 +5,8 @@ _tapsrv() {
   prev=${COMP_WORDS[COMP_CWORD - 1]}
   local up_opts="--config --ip --ifname --mac --mtu --host-ip --no-host-ip --bridge --gateway
     --attach --no-config --no-offload --no-ecn --port --msl --busy-poll --sndbuf --rcvbuf
-    --mem-limit --cc --max-conns --backlog --arp-timeout --keepalive --user-timeout --user
-    --pcap --log-level --control --no-control --control-group --help"
+    --mem-limit --cc --max-conns --max-time-wait --backlog --arp-timeout --keepalive
+    --user-timeout --user --pcap --log-level --control --no-control --control-group --help"
   local status_opts="-i --ifname --control -j --json --state --help"
   local stats_opts="-i --ifname --control -j --json --prometheus --help"
   local states="LISTEN SYN_SENT SYN_RECEIVED ESTABLISHED FIN_WAIT_1 FIN_WAIT_2 CLOSE_WAIT CLOSING
@@ -54,7 +54,8 @@ _tapsrv() {
       fi
       return ;;
     --ip | --mac | --mtu | --host-ip | --gateway | --msl | --busy-poll | --sndbuf | --rcvbuf | \
-      --mem-limit | --max-conns | --backlog | --arp-timeout | --keepalive | --user-timeout)
+      --mem-limit | --max-conns | --max-time-wait | --backlog | --arp-timeout | --keepalive | \
+      --user-timeout)
       return ;;
   esac
   # shellcheck disable=SC2086 # a word list, split on purpose

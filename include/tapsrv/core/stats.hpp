@@ -104,6 +104,8 @@ enum class Counter : std::uint8_t {
   TcpChallengeAcksLimited,
   TcpResetsRateLimited,
   TcpBufferBytesReleased,  // storage idle connections gave back
+  TcpTimeWaitExpired,      // TIME_WAIT records that lived their 2 MSL
+  TcpTimeWaitRecycled,     // TIME_WAIT records closed early to stay within --max-time-wait
   kCount
 };
 

@@ -17,6 +17,10 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 struct Config {
+  // The lowest MTU at which every option still fits beside some payload: IPv4 20 + TCP 20 +
+  // 40 bytes of options (timestamps and three SACK blocks) + 8 bytes of data, an MSS of 48,
+  // Linux's TCP_MIN_SND_MSS and the floor put on the peer's MSS too. The app refuses less.
+  static constexpr std::uint16_t kMinMtu = 88;
   std::uint16_t mtu = 1500;              // our MSS is mtu - 40 (RFC 9293 §3.7.1)
   std::size_t recv_buffer = 256 * 1024;  // per connection; bounds the advertised window
   std::size_t send_buffer = 256 * 1024;  // per connection; bounds what a service may queue
@@ -55,11 +59,17 @@ struct Config {
   Duration idle_buffer_sweep = seconds{1};
   std::size_t max_connections = 10000;  // all states but LISTEN
   std::size_t syn_backlog = 1024;       // connections in SYN_RECEIVED
+  // TIME_WAIT records, apart from max_connections (Linux tcp_max_tw_buckets, 262144 on a
+  // machine with the usual 524288 established-hash buckets); beyond it the oldest is recycled.
+  std::size_t max_time_wait = 262144;
   // Beyond the backlog, answer with SYN cookies (RFC 4987 §3.6, Linux tcp_syncookies=1) rather
   // than drop. The key must be secret and random in production (main draws it from the OS);
   // tests keep the fixed default.
   bool syn_cookies = true;
   std::array<std::uint8_t, 32> syn_cookie_key{};
+  // The SipHash key of the connection and TIME_WAIT tables (FourTupleHash): random in production
+  // (main draws it from the OS, as the engine is pure), so chosen 4-tuples cannot collide.
+  std::array<std::uint8_t, 16> connection_hash_key{};
   std::uint32_t initial_cwnd_segments = 10;   // RFC 6928
   CcKind congestion_control = CcKind::Cubic;  // Linux's default (net.ipv4.tcp_congestion_control)
   bool window_scaling = true;                 // RFC 7323
@@ -74,8 +84,10 @@ struct Config {
   // (a multiple of the MSS) for the device to cut into MSS-sized ones.
   std::uint32_t tso_max_payload = 0;
 
+  /// mtu - 40 (RFC 9293 §3.7.1). For any mtu at least RFC 791's 68, so that a Config the app
+  /// would refuse (made in code) still gives a positive MSS: 28 bytes, 16 beside timestamps.
   [[nodiscard]] std::uint16_t our_mss() const noexcept {
-    return static_cast<std::uint16_t>(mtu - 40);
+    return static_cast<std::uint16_t>(std::max<std::uint16_t>(mtu, 68) - 40);
   }
   /// The window a SYN-ACK offers: all of an empty receive buffer, unscaled (RFC 7323 §2.2).
   [[nodiscard]] std::uint16_t syn_window() const noexcept {

@@ -22,6 +22,7 @@
 #include "tapsrv/tcp/rtt.hpp"
 #include "tapsrv/tcp/scoreboard.hpp"
 #include "tapsrv/tcp/state.hpp"
+#include "tapsrv/tcp/time_wait.hpp"
 #include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
@@ -84,8 +85,8 @@ class Connection {
   ListHook all_hook{this};
   /// Its figures at `now` (connection_info.cpp).
   [[nodiscard]] ConnectionInfo info(Instant now) const noexcept;
-  /// The last segment was a SYN that ended TIME_WAIT (RFC 6191): open it anew at the listener.
-  [[nodiscard]] bool wants_reopen() const noexcept { return reopen_; }
+  /// What TIME_WAIT needs once the connection is gone. Precondition: state() is TimeWait.
+  [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
 
   // --- Service side (RFC 9293 §3.10 SEND, RECEIVE, CLOSE) ----------------------------------
   [[nodiscard]] std::size_t readable() const noexcept { return rcv_buf_.size(); }
@@ -130,6 +131,8 @@ class Connection {
   /// Loss-recovery phase, as Linux's icsk_ca_state (Open covers Disorder here).
   enum class Recovery : std::uint8_t { Open, Fast, Loss };
   [[nodiscard]] Recovery recovery() const noexcept { return recovery_; }
+  /// The windowed minimum RTT (Linux tcp_min_rtt) that RACK and the congestion control use.
+  [[nodiscard]] Duration min_rtt() const noexcept { return min_rtt_; }
   [[nodiscard]] const Scoreboard& scoreboard() const noexcept { return sb_; }
   [[nodiscard]] const RttEstimator& rtt() const noexcept { return rtt_; }
   [[nodiscard]] const CongestionControl* congestion_control() const noexcept { return cc_.get(); }
@@ -145,7 +148,6 @@ class Connection {
 
   // syn_sent.cpp: RFC 9293 §3.10.7.3.
   void on_syn_sent(Instant now, const wire::TcpSegment& seg, Outbox& out);
-  [[nodiscard]] bool is_new_incarnation(const wire::TcpSegment& syn) const noexcept;
   void challenge_ack(Instant now) noexcept;
   /// RFC 9293 §3.10.7.4 first (and RFC 7323 PAWS): the ACK owed for an unacceptable segment.
   void ack_unacceptable(Instant now, const wire::TcpSegment& seg) noexcept;
@@ -240,8 +242,7 @@ class Connection {
   BufferBudget& budget_;
   std::unique_ptr<ConnectionHandler> handler_;
   HandlerFactory* factory_ = nullptr;
-  bool passive_ = true;
-  bool reopen_ = false;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
+  bool passive_ = true;  // opened by a listener: a reset SYN_RECEIVED returns to LISTEN
   State state_ = State::Listen;
   std::uint8_t events_ = 0;
 
@@ -279,7 +280,7 @@ class Connection {
   std::unique_ptr<CongestionControl> cc_;
   EcnState ecn_{cfg_, stats_};  // RFC 3168
   Recovery recovery_ = Recovery::Open;
-  wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq), while not Open
+  wire::SeqNum recover_{};         // RFC 6675 RecoveryPoint (Linux high_seq); SND.UNA when Open
   unsigned dupacks_ = 0;           // without SACK only (RFC 5681 §3.2, RFC 6582)
   bool cwnd_limited_ = false;      // the last flight stopped at cwnd (RFC 7661)
   wire::SeqNum cwnd_usage_seq_{};  // cwnd_limited_ describes the flight ending here
@@ -313,7 +314,7 @@ class Connection {
   bool probe_outstanding_ = false;     // one probe per flight, until an ACK advances SND.UNA
   std::optional<Instant> persist_;
   std::optional<Instant> delayed_ack_;
-  std::optional<Instant> time_wait_;
+  std::optional<Instant> time_wait_;  // when TIME_WAIT ends; the record keeps the time
   std::optional<Instant> fin_wait2_;
   std::optional<Instant> keepalive_;
   unsigned keepalive_probes_ = 0;

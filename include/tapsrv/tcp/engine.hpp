@@ -20,6 +20,7 @@
 #include "tapsrv/tcp/isn.hpp"
 #include "tapsrv/tcp/outbox.hpp"
 #include "tapsrv/tcp/syn_cookie.hpp"
+#include "tapsrv/tcp/time_wait.hpp"
 #include "tapsrv/tcp/timer_wheel.hpp"
 #include "tapsrv/wire/tcp.hpp"
 
@@ -47,10 +48,20 @@ class Engine {
   /// Resets every connection (SIGTERM): nobody is left hanging.
   void abort_all(Instant now, Outbox& out);
 
+  /// Connections in every state but TIME_WAIT, which is kept as records (time_wait_count()).
   [[nodiscard]] std::size_t connection_count() const noexcept { return table_.size(); }
+  /// Connections in SYN_RECEIVED: what the SYN backlog (Config::syn_backlog) limits.
+  [[nodiscard]] std::size_t half_open_count() const noexcept { return syn_received_; }
+  [[nodiscard]] const TimeWaitTable& time_wait() const noexcept { return time_wait_; }
+  [[nodiscard]] std::size_t time_wait_count() const noexcept { return time_wait_.size(); }
+  /// Null when `id` is not in TIME_WAIT; valid until the next call into the engine.
+  [[nodiscard]] const TimeWaitRecord* time_wait_record(const FourTuple& id) const noexcept {
+    return time_wait_.find(id);
+  }
+  [[nodiscard]] const Config& config() const noexcept { return cfg_; }
   /// Buffer storage held by all connections, against Config::memory_limit.
   [[nodiscard]] const BufferBudget& buffer_memory() const noexcept { return memory_; }
-  /// Null when there is no such connection.
+  /// Null when there is no such connection (also in TIME_WAIT).
   [[nodiscard]] const Connection* find(const FourTuple& id) const noexcept;
   /// A walk over every connection in creation order that stays valid while connections come
   /// and go between steps (see ConnectionCursor); it must not outlive the engine.
@@ -59,15 +70,17 @@ class Engine {
   }
 
  private:
+  /// `iss`: the ISS to use instead of IsnSource's (a SYN that reopened TIME_WAIT).
   void on_listen(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
-                 HandlerFactory& factory, Outbox& out);
+                 HandlerFactory& factory, Outbox& out, std::optional<wire::SeqNum> iss = {});
   void reply_reset(Instant now, const FourTuple& id, const wire::TcpSegment& seg, Outbox& out);
   // engine_cookies.cpp: SYN cookies (RFC 4987 §3.6) once the backlog is full.
   void send_cookie(Instant now, const FourTuple& id, const wire::TcpSegment& syn, Outbox& out);
   [[nodiscard]] bool cookies_recently_sent(Instant now) const noexcept;
   void on_cookie_ack(Instant now, const FourTuple& id, const wire::TcpSegment& seg,
                      HandlerFactory& factory, Outbox& out);
-  /// After anything happened to `c`: run its handler's callbacks, send, and re-index or erase.
+  /// After anything happened to `c`: run its handler's callbacks, send, keep the half-open
+  /// count (`was_syn_received`: its state before), and re-index or erase it.
   void settle(Instant now, Connection& c, Outbox& out, bool was_syn_received);
   void unindex(Connection& c);
   Connection* find_mutable(const FourTuple& id) noexcept;
@@ -95,6 +108,7 @@ class Engine {
   // a walk moves only its own cursor node. Declared before table_, which must go first.
   mutable ListHook all_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
+  TimeWaitTable time_wait_;
   TimerWheel timers_;  // each connection at most once, at its next deadline
   std::size_t syn_received_ = 0;
   TokenBucket reset_limit_;

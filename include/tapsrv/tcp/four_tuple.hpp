@@ -1,6 +1,7 @@
-// The identity of a connection (RFC 9293 §3.2: the socket pair).
+// The identity of a connection (RFC 9293 §3.2: the socket pair) and its keyed hash.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -16,17 +17,19 @@ struct FourTuple {
   friend constexpr bool operator==(const FourTuple&, const FourTuple&) noexcept = default;
 };
 
-/// A fast, well-mixed hash for the connection table; not a defence against chosen collisions
-/// (the table bounds its size instead).
-struct FourTupleHash {
-  std::size_t operator()(const FourTuple& t) const noexcept {
-    std::uint64_t x = (std::uint64_t{t.remote_ip.value} << 32) | t.local_ip.value;
-    x ^= (std::uint64_t{t.remote_port} << 16 | t.local_port) * 0x9e3779b97f4a7c15ULL;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return static_cast<std::size_t>(x);
-  }
+/// The hash of the connection and TIME_WAIT tables: SipHash-2-4 (libsodium) of the 4-tuple
+/// under a secret key, so that a peer choosing addresses and ports cannot build long chains
+/// (Linux keys inet_ehashfn the same way, with net_secret). The key must be random in
+/// production (the app draws it from the OS); the all-zero default is for tests.
+class FourTupleHash {
+ public:
+  using Key = std::array<std::uint8_t, 16>;  // crypto_shorthash_siphash24_KEYBYTES
+  FourTupleHash() noexcept = default;
+  explicit FourTupleHash(const Key& key) noexcept : key_{key} {}
+  [[nodiscard]] std::size_t operator()(const FourTuple& t) const noexcept;
+
+ private:
+  Key key_{};
 };
 
 }  // namespace tapsrv::tcp

@@ -25,6 +25,7 @@ enum class Cause : std::uint8_t {
   Retransmit,
   Shutdown,
   SynCookie,  // the ACK of a stateless SYN-ACK rebuilt the half-open connection
+  Recycled,   // a TIME_WAIT record made room for a newer one (Config::max_time_wait)
 };
 
 /// Engine events for people; called synchronously, so implementations must be quick and must

@@ -15,7 +15,10 @@ namespace tapsrv::tcp {
 class Rack {
  public:
   /// RFC 8985 §6.2 steps 2 and 3 for one newly delivered segment (cumulatively or by SACK).
-  void on_delivered(const SentSegment& s, Instant now, Duration min_rtt) noexcept;
+  /// `echo_predates_xmit`: the ACK's TSecr is older than the TSval the segment last went
+  /// with, so what arrived was an earlier copy (step 2's timestamp test).
+  void on_delivered(const SentSegment& s, Instant now, Duration min_rtt,
+                    bool echo_predates_xmit = false) noexcept;
   /// Step 4: the ACK being processed carried a DSACK (RFC 2883); `snd_nxt` marks the round.
   void on_dsack(wire::SeqNum snd_nxt) noexcept;
   /// Step 4 at the end of each ACK: a DSACK round ends when SND.UNA passes it; each recovery
