@@ -144,7 +144,7 @@ loss_start_tapsrv() {
   [[ " $tapsrv_args " == *" --log-level "* ]] || extra+=(--log-level info)
   # shellcheck disable=SC2086 # --tapsrv-args is a list of options, split on purpose
   ip netns exec "$ns_lr" "$TAPSRV" up --ip $loss_ip_t/24 --gateway 10.79.1.1 --port 5001 \
-    --port 5009:discard --port 5019:chargen "${extra[@]}" $tapsrv_args \
+    --port 5009:discard --port 5019:chargen --control "$work/loss-tapsrv.sock" "${extra[@]}" $tapsrv_args \
     >"$log" 2>&1 &
   loss_tapsrv_pid=$!
   pids+=("$loss_tapsrv_pid")

@@ -303,6 +303,16 @@ Expected<Config, ConfigError> make_config(const Options& o) {
            "': one of trace, debug, info, warn, error, critical, off";
   }
   c.log_level = o.log_level;
+  if (o.no_control && (o.control || o.control_group)) {
+    return ConfigError{"--no-control excludes --control and --control-group"};
+  }
+  if (o.control && o.control->empty()) { return ConfigError{"invalid --control '': give a path"}; }
+  if (o.control_group && o.control_group->empty()) {
+    return ConfigError{"invalid --control-group '': give a group name"};
+  }
+  c.control = !o.no_control;
+  c.control_path = o.control;
+  c.control_group = o.control_group;
   return c;
 }
 

@@ -48,6 +48,9 @@ struct Options {
   double user_timeout = 0;               // seconds data may stay unacknowledged; 0: off
   std::uint32_t busy_poll = 20;          // microseconds to keep polling after frames; 0: off
   std::string cc = "cubic";              // congestion control: reno, cubic or bbr
+  std::optional<std::string> control;    // control socket path; unset: /run/tapsrv/IFNAME.sock
+  bool no_control = false;
+  std::optional<std::string> control_group;  // who besides root may use it; unset: root
 };
 
 struct PortSpec {
@@ -86,6 +89,9 @@ struct Config {
   std::optional<Duration> user_timeout;
   Duration busy_poll{};
   tcp::CcKind cc = tcp::CcKind::Cubic;
+  bool control = true;                       // serve a control socket
+  std::optional<std::string> control_path;   // unset: default_control_path(ifname)
+  std::optional<std::string> control_group;  // unset: root, or our own group when unprivileged
 };
 
 /// One-line, human-readable reason, e.g. "invalid --ip '10.0.0.300': not an IPv4 address".

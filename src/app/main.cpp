@@ -11,12 +11,15 @@
 
 #include "app/config.hpp"
 #include "app/config_file.hpp"
+#include "app/control_cli.hpp"
+#include "app/control_setup.hpp"
 #include "app/log_observer.hpp"
 #include "app/report.hpp"
 #include "app/run_loop.hpp"
 #include "app/setup.hpp"
 #include "tapsrv/core/bug.hpp"
 #include "tapsrv/io/clock.hpp"
+#include "tapsrv/io/control_socket.hpp"
 #include "tapsrv/io/privileges.hpp"
 #include "tapsrv/io/service_manager.hpp"
 #include "tapsrv/service/services.hpp"
@@ -79,6 +82,11 @@ void add_up_options(CLI::App& up, app::Options& o) {
   up.add_option("--pcap", o.pcap, "write every frame in and out to this pcap file");
   up.add_option("--log-level", o.log_level, "trace, debug, info, warn, error, critical, off")
       ->capture_default_str();
+  up.add_option("--control", o.control,
+                "control socket path [/run/tapsrv/IFNAME.sock, else $XDG_RUNTIME_DIR/tapsrv/]");
+  up.add_flag("--no-control", o.no_control, "serve no control socket (no status, no stats)");
+  up.add_option("--control-group", o.control_group,
+                "group that may use the control socket besides root [root]");
 }
 
 void setup_logging(const std::string& level) {
@@ -130,6 +138,11 @@ int run_up(app::Config cfg) {
   auto tap = app::bring_up(cfg);
   std::optional<io::PcapWriter> pcap;
   if (cfg.pcap) { pcap.emplace(*cfg.pcap); }
+  auto control = app::open_control_socket(cfg);  // while still root: /run/tapsrv is root's
+  io::UniqueFd control_remover;  // nobody cannot unlink in root's /run/tapsrv: a child will
+  if (control && ::geteuid() == 0 && cfg.user != "root") {
+    control_remover = io::remove_after_exit(control->listener.path());
+  }
   // From here on nothing needs root: the TAP is open and configured, the pcap file is open,
   // and a TAP we created disappears with its descriptor.
   io::drop_privileges(cfg.user);
@@ -170,9 +183,19 @@ int run_up(app::Config cfg) {
     factories.push_back(service::make_factory(p.service));
     stack.listen(io::clock_now(), p.port, *factories.back());
   }
+  std::optional<app::ControlServer> server;
+  if (control) {
+    server.emplace(std::move(control->listener), stack.tcp(), stats,
+                   app::control_identity(cfg, TAPSRV_VERSION), control->group);
+    spdlog::info("control socket {} (tapsrv status, tapsrv stats)", server->path());
+  }
   io::notify_ready(how_to_reach(cfg));
-  const auto result =
-      app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr, cfg.busy_poll);
+  const auto result = app::run_loop(stack, stats, tap, signals, pcap ? &*pcap : nullptr,
+                                    cfg.busy_poll, server ? &*server : nullptr);
+  if (server && !control_remover.valid() && !server->remove_socket()) {
+    spdlog::debug("control socket {} stays until the next start replaces it: {}", server->path(),
+                  std::strerror(errno));
+  }
   io::notify_stopping();
   if (pcap) { pcap->flush(); }
   app::log_report(stats, stack.tcp());
@@ -196,6 +219,8 @@ int main(int argc, char** argv) {
   up->add_option("--config", config_path,
                  "read options from a TOML file (keys: long option names; the command line wins)");
   add_up_options(*up, opts);
+  app::ClientCli client;
+  app::add_client_subcommands(cli, client);
   std::vector<std::string> args{argv + 1, argv + argc};
   const auto expanded = app::expand_config_file(std::move(args), *up);
   if (!expanded) {
@@ -212,9 +237,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::Success& e) {  // --help, --help-all, --version
     return cli.exit(e);
   } catch (const CLI::ParseError& e) {
-    std::fprintf(stderr, "tapsrv: error: %s (see tapsrv up --help)\n", e.what());
+    const auto* sub = cli.get_subcommands().empty() ? up : cli.get_subcommands().front();
+    std::fprintf(stderr, "tapsrv: error: %s (see tapsrv %s --help)\n", e.what(),
+                 sub->get_name().c_str());
     return 2;
   }
+  if (!up->parsed()) { return app::run_client(client); }
 
   auto cfg = app::make_config(opts);
   if (!cfg) {

@@ -38,20 +38,24 @@ int poll_timeout_ms(std::optional<Instant> deadline, Instant now) {
 }  // namespace
 
 LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd& signals,
-                    io::PcapWriter* pcap, Duration busy_poll) {
+                    io::PcapWriter* pcap, Duration busy_poll, ControlServer* control) {
   std::vector<std::byte> rx(io::TapDevice::kMaxFrame);
   stack.start(io::clock_now());
   flush_tx(stack, tap, pcap);
 
-  pollfd fds[2] = {{.fd = tap.fd(), .events = POLLIN, .revents = 0},
-                   {.fd = signals.fd(), .events = POLLIN, .revents = 0}};
+  // The TAP, the signals, then the control socket's listener and clients.
+  std::vector<pollfd> fds;
   std::uint64_t released_at_last_trim = 0;
   Instant spin_until{};
   for (;;) {
     const Instant before = io::clock_now();
     const bool spinning = before < spin_until;
     const int timeout = spinning ? 0 : poll_timeout_ms(stack.next_deadline(), before);
-    const int ready = ::poll(fds, 2, timeout);
+    fds.clear();
+    fds.push_back({.fd = tap.fd(), .events = POLLIN, .revents = 0});
+    fds.push_back({.fd = signals.fd(), .events = POLLIN, .revents = 0});
+    if (control != nullptr) { control->add_poll_fds(fds); }
+    const int ready = ::poll(fds.data(), fds.size(), timeout);
     if (ready < 0 && errno != EINTR) { return {.tap_error = errno}; }
     if (ready == 0 && spinning) { continue; }
     if ((fds[1].revents & POLLIN) != 0) {
@@ -73,6 +77,10 @@ LoopResult run_loop(Stack& stack, Stats& stats, io::TapDevice& tap, io::SignalFd
     }
     stack.on_timers(io::clock_now());
     flush_tx(stack, tap, pcap);
+    // After the packet path had its turn; the server bounds its own work.
+    if (control != nullptr && ready > 0) {
+      control->on_ready(std::span<const pollfd>{fds}.subspan(2), io::clock_now());
+    }
     if (pcap != nullptr) { pcap->flush(); }
     const auto released = stats.get(Counter::TcpBufferBytesReleased);
     if (released - released_at_last_trim >= kTrimAfterReleasedBytes) {

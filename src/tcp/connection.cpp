@@ -255,6 +255,8 @@ void Connection::enter(State next, Instant now, Cause cause, const wire::TcpSegm
   }
   obs_.on_transition(id_, state_, next, cause, seg);
   state_ = next;
+  state_since_ = now;
+  if (!created_) { created_ = now; }
   switch (next) {
     case State::Established:
       stats_.add(Counter::TcpConnectionsEstablished);

@@ -83,6 +83,7 @@ Connection& Engine::add(const FourTuple& id, HandlerFactory& factory) {
   auto owned = std::make_unique<Connection>(cfg_, id, stats_, obs_, memory_);
   Connection& c = *owned;
   table_.emplace(id, std::move(owned));
+  c.all_hook.link_before(all_);  // at the end; ~Connection unlinks it
   c.set_factory(&factory);
   return c;
 }

@@ -118,6 +118,7 @@ void Connection::send_segment(Instant now, Outbox& out, SeqNum seq, std::uint8_t
   }
   if (obs_.wants_segments()) { obs_.on_segment(id_, true, s); }
   stats_.add(Counter::TcpSegmentsOut);
+  bytes_sent_ += payload.size();
   out.send(id_, s);
 }
 
@@ -170,6 +171,7 @@ void Connection::retransmit(Instant now, Outbox& out, std::size_t i, std::uint32
   sb_.on_retransmit(i, len, now, tx_stamp(now));
   on_paced(now, len);
   stats_.add(Counter::TcpRetransmits);
+  ++retransmits_;
   if (recovery_ == Recovery::Fast) { prr_out_ += len; }
   if (undo_possible_) {
     undo_retrans_ = std::max<std::int64_t>(undo_retrans_, 0) + len;

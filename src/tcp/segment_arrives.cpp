@@ -246,6 +246,7 @@ void Connection::on_new_ack(Instant now, const TcpSegment& seg) {
     const auto data_acked =
         std::min<std::size_t>(static_cast<std::uint32_t>(seg.ack - data_seq_), snd_buf_.size());
     snd_buf_.consume(data_acked);
+    bytes_acked_ += data_acked;
     data_seq_ = data_seq_ + static_cast<std::uint32_t>(data_acked);
     if (data_acked > 0) { events_ |= kWritable; }
   }
@@ -327,6 +328,7 @@ void Connection::process_text(Instant now, const TcpSegment& seg) {
   rcv_.nxt += len + extra;
   unacked_bytes_ += len + extra;
   stats_.add(Counter::TcpBytesReceived, len + extra);
+  bytes_received_ += len + extra;
   events_ |= kReadable;
   // RFC 5681 §4.2: ACK at least every second full segment, at once when a gap was (partly)
   // filled, and otherwise within the delayed-ACK time.

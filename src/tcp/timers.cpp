@@ -43,6 +43,7 @@ void Connection::on_retransmit_timeout(Instant now, Outbox& out) {
     rtt_.back_off();
     send_syn(now, out, !active);
     stats_.add(Counter::TcpRetransmits);
+    ++retransmits_;
     return arm_retransmit(now);
   }
   if (cfg_.user_timeout && unacked_since_ && now - *unacked_since_ >= *cfg_.user_timeout) {

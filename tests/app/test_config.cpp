@@ -516,6 +516,32 @@ TEST_SUITE("app.config") {
     o.pcap = "/tmp/x.pcap";
     CHECK(config_of(o).pcap == "/tmp/x.pcap");
   }
+
+  TEST_CASE("control socket: on by default for group root; --no-control excludes the others") {
+    Options o;
+    auto c = make_config(o);
+    REQUIRE(c.has_value());
+    CHECK(c->control);
+    CHECK_FALSE(c->control_path.has_value());
+    CHECK_FALSE(c->control_group.has_value());
+    o.control = "/tmp/x.sock";
+    o.control_group = "adm";
+    c = make_config(o);
+    REQUIRE(c.has_value());
+    CHECK(c->control_path == "/tmp/x.sock");
+    CHECK(c->control_group == "adm");
+    o.no_control = true;
+    CHECK(contains(error_of(o), "--no-control excludes --control"));
+    o.control.reset();
+    CHECK(contains(error_of(o), "--no-control excludes"));
+    o.control_group.reset();
+    c = make_config(o);
+    REQUIRE(c.has_value());
+    CHECK_FALSE(c->control);
+    Options empty;
+    empty.control = "";
+    CHECK(contains(error_of(empty), "invalid --control ''"));
+  }
 }
 
 }  // namespace

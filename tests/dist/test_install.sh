@@ -27,6 +27,14 @@ pass "meson install --destdir: binary, man page, bash and zsh completions, unit,
 "$D$prefix/sbin/tapsrv" up --help >"$TMP/help.txt"
 mapfile -t options < <(grep -oE -- '--[a-z][a-z-]+' "$TMP/help.txt" | sort -u)
 [ "${#options[@]}" -gt 20 ] || fail "only ${#options[@]} options read from --help"
+# The subcommands that ask a running tapsrv, with their own options.
+subcommands=(status stats)
+declare -A sub_options
+for sub in "${subcommands[@]}"; do
+  "$D$prefix/sbin/tapsrv" "$sub" --help >"$TMP/help-$sub.txt"
+  sub_options[$sub]=$(grep -oE -- '--[a-z][a-z-]+' "$TMP/help-$sub.txt" | sort -u | tr '\n' ' ')
+  [ "$(wc -w <<<"${sub_options[$sub]}")" -ge 4 ] || fail "$sub --help: ${sub_options[$sub]}"
+done
 
 MANPAGER=cat MANWIDTH=100 man -l "$D$prefix/share/man/man8/tapsrv.8" >"$TMP/man.txt" 2>"$TMP/man.err" ||
   fail "man -l: $(cat "$TMP/man.err")"
@@ -37,7 +45,13 @@ done
 for o in "${options[@]}"; do
   grep -q -- "$o" "$TMP/man.txt" || fail "man page does not describe $o"
 done
-pass "man -l renders tapsrv(8) with all ${#options[@]} options of tapsrv up"
+for sub in "${subcommands[@]}"; do
+  grep -qE "^ +tapsrv $sub " "$TMP/man.txt" || fail "man page SYNOPSIS lacks tapsrv $sub"
+  for o in ${sub_options[$sub]}; do
+    grep -q -- "$o" "$TMP/man.txt" || fail "man page does not describe $sub $o"
+  done
+done
+pass "man -l renders tapsrv(8) with all ${#options[@]} options of tapsrv up, and status and stats"
 
 # Bash: drive the completion function as readline would.
 complete_bash() {
@@ -51,14 +65,32 @@ done
 [ "$(complete_bash tapsrv u)" = up ] || fail "bash completion of 'u' is not 'up'"
 [ "$(complete_bash tapsrv up --port 8080:ht)" = 8080:http ] || fail "bash does not complete 8080:ht"
 [ "$(complete_bash tapsrv up --cc bb)" = bbr ] || fail "bash does not complete --cc bb"
-pass "bash completion offers every option, the subcommand, services and algorithms"
+for sub in "${subcommands[@]}"; do
+  complete_bash tapsrv "$sub" - >"$TMP/bash_$sub.txt"
+  for o in ${sub_options[$sub]} -i -j; do
+    grep -qx -- "$o" "$TMP/bash_$sub.txt" || fail "bash completion of $sub does not offer $o"
+  done
+done
+[ "$(complete_bash tapsrv st | tr '\n' ' ')" = "status stats " ] ||
+  fail "bash completion of 'st': $(complete_bash tapsrv st)"
+[ "$(complete_bash tapsrv status --state close_w)" = CLOSE_WAIT ] ||
+  fail "bash does not complete --state close_w"
+pass "bash completion offers every option, the subcommands, services, algorithms and states"
 
 zsh_file=$D$prefix/share/zsh/vendor-completions/_tapsrv
 zsh -n "$zsh_file" || fail "zsh -n $zsh_file"
 for o in "${options[@]}"; do
   grep -q -- "'[(]*[^']*$o\[" "$zsh_file" || grep -q -- "$o\[" "$zsh_file" || fail "zsh completion lacks $o"
 done
-pass "zsh completion parses and lists every option"
+for sub in "${subcommands[@]}"; do
+  grep -q "'$sub\[" "$zsh_file" || fail "zsh completion lacks the $sub subcommand"
+  grep -qE "^ +$sub\) _arguments" "$zsh_file" || fail "zsh completion has no arguments for $sub"
+  for o in ${sub_options[$sub]}; do
+    grep -q -- "$o\[" "$zsh_file" || grep -q -- "$o'\}" "$zsh_file" || grep -q -- ",$o}" "$zsh_file" ||
+      fail "zsh completion lacks $sub $o"
+  done
+done
+pass "zsh completion parses and lists every option and subcommand"
 
 # systemd-analyze verify resolves the unit's dependencies and its ExecStart inside --root, so the
 # system's own units are copied beside it; bad values are only warnings, so any output fails.

@@ -71,11 +71,17 @@ in_ns() {
 
 # start_tapsrv NS LOG [tapsrv up options...]: starts tapsrv in NS, waits (5 s at most) for its
 # "up:" line, and sets T_LAST_PID. Fails the test if tapsrv exits or never comes up.
+# Unless the options name one, each tapsrv gets its own control socket in $T_TMP (LOG's name
+# with .sock), so that tests in other namespaces, which share /run/tapsrv, never collide.
 start_tapsrv() {
-  local ns=$1 log=$2
+  local ns=$1 log=$2 control=()
   shift 2
+  case " $* " in
+    *" --control "* | *" --no-control "*) ;;
+    *) control=(--control "${log%.log}.sock") ;;
+  esac
   # shellcheck disable=SC2086 # TAPSRV_UP_ARGS is a list of options, split on purpose
-  ip netns exec "$ns" "$TAPSRV" up ${TAPSRV_UP_ARGS:-} "$@" >"$log" 2>&1 &
+  ip netns exec "$ns" "$TAPSRV" up ${TAPSRV_UP_ARGS:-} "${control[@]}" "$@" >"$log" 2>&1 &
   T_LAST_PID=$!
   T_PIDS+=("$T_LAST_PID")
   T_LOG_OF[$T_LAST_PID]=$log

@@ -31,7 +31,8 @@ start_tapsrv "$ns" "$T_TMP/root.log" --user root
 stop_tapsrv "$T_LAST_PID"
 pass "--user root keeps root"
 
-out=$(in_ns "$ns" timeout 10 "$TAPSRV" up --user no-such-user-here 2>&1) && fail "unknown user accepted"
+# Its own control socket: the default /run/tapsrv is shared with every other namespace.
+out=$(in_ns "$ns" timeout 10 "$TAPSRV" up --user no-such-user-here --control "$T_TMP/u.sock" 2>&1) && fail "unknown user accepted"
 [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] || fail "more than one line: $out"
 grep -q "no user no-such-user-here" <<<"$out" || fail "unknown user: $out"
 in_ns "$ns" ip link show tapsrv0 >/dev/null 2>&1 && fail "a failed drop left the TAP behind"

@@ -11,6 +11,7 @@
 #include "tapsrv/tcp/byte_ring.hpp"
 #include "tapsrv/tcp/config.hpp"
 #include "tapsrv/tcp/congestion.hpp"
+#include "tapsrv/tcp/connection_info.hpp"
 #include "tapsrv/tcp/delivery_rate.hpp"
 #include "tapsrv/tcp/ecn.hpp"
 #include "tapsrv/tcp/four_tuple.hpp"
@@ -80,6 +81,10 @@ class Connection {
   /// The engine's timer for this connection, armed at next_deadline().
   TimerNode timer{.owner = this};
   static constexpr std::uint32_t kNotInSweep = 0xffffffffU;
+  /// Its place in the engine's list of all connections (for ConnectionCursor walks).
+  ListHook all_hook{this};
+  /// Its figures at `now` (connection_info.cpp).
+  [[nodiscard]] ConnectionInfo info(Instant now) const noexcept;
   /// What TIME_WAIT needs once the connection is gone. Precondition: state() is TimeWait.
   [[nodiscard]] TimeWaitRecord time_wait_record() const noexcept;
   /// A TAPSRV_BUG_IF found this connection inconsistent (release policy): the engine resets it
@@ -342,6 +347,14 @@ class Connection {
   std::optional<Instant> last_challenge_;  // RFC 5961 §7 rate limit (Linux last_oow_ack_time)
   bool sws_override_ = false;        // the persist timer lets one short segment past SWS avoidance
   std::uint32_t unacked_bytes_ = 0;  // received since our last ACK
+
+  // For info(): when it began and entered its state, and what it moved (RFC 4898 names).
+  std::optional<Instant> created_;
+  Instant state_since_{};
+  std::uint64_t retransmits_ = 0;
+  std::uint64_t bytes_sent_ = 0;
+  std::uint64_t bytes_acked_ = 0;
+  std::uint64_t bytes_received_ = 0;
 };
 
 }  // namespace tapsrv::tcp

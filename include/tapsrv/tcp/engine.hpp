@@ -63,6 +63,11 @@ class Engine {
   [[nodiscard]] const BufferBudget& buffer_memory() const noexcept { return memory_; }
   /// Null when there is no such connection (also in TIME_WAIT).
   [[nodiscard]] const Connection* find(const FourTuple& id) const noexcept;
+  /// A walk over every connection in creation order that stays valid while connections come
+  /// and go between steps (see ConnectionCursor); it must not outlive the engine.
+  [[nodiscard]] std::unique_ptr<ConnectionCursor> walk() const {
+    return std::make_unique<ConnectionCursor>(all_);
+  }
 
  private:
   /// `iss`: the ISS to use instead of IsnSource's (a SYN that reopened TIME_WAIT).
@@ -99,6 +104,9 @@ class Engine {
   Observer& obs_;
   BufferBudget memory_{cfg_.memory_limit};
   std::unordered_map<std::uint16_t, Listener> listeners_;
+  // Every connection in creation order, and the cursors of walks in progress; mutable because
+  // a walk moves only its own cursor node. Declared before table_, which must go first.
+  mutable ListHook all_;
   std::unordered_map<FourTuple, std::unique_ptr<Connection>, FourTupleHash> table_;
   TimeWaitTable time_wait_;
   TimerWheel timers_;  // each connection at most once, at its next deadline
