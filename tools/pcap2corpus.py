@@ -2,6 +2,8 @@
 """Turns a tapsrv --pcap capture into seed corpora for the fuzz targets (tests/fuzz/).
 
 Usage: pcap2corpus.py CAPTURE.pcap OUT_DIR   (writes OUT_DIR/<target>/, replacing what was there)
+       pcap2corpus.py --derived OUT_DIR      (rewrites only fuzz_frame_config, from OUT_DIR/fuzz_frame,
+                                              and the handcrafted fuzz_tcp_active scripts)
 
 fuzz_frame gets every TCP connection as one input (the frames tapsrv received, with the gaps
 between them) and one input per distinct received frame; the other targets get the options,
@@ -20,7 +22,7 @@ BROADCAST = b"\xff" * 6
 FRAME_ISS = 0x10000000  # fuzz_frame.cpp kFrameIss: tapsrv's ISS in the replay
 SERVICES = {3333: 0, 9: 1, 19: 2, 8080: 3}  # port -> service::Kind, as fuzz_tcp_script reads it
 MAX_CONVERSATION_FRAMES = 40
-ACK, SYN, FIN, RST = 0x10, 0x02, 0x01, 0x04
+ACK, SYN, FIN, RST, PSH, ECE, CWR = 0x10, 0x02, 0x01, 0x04, 0x08, 0x40, 0x80
 
 
 def read_pcap(path):
@@ -322,7 +324,89 @@ def handcrafted(corpus):
     corpus.add("fuzz_tcp_script", "four-peers", b"\x00" + four)
 
 
+# fuzz_frame_config's config byte: bits 0-2 the MTU's index in its kMtus (0 the lowest --mtu,
+# 1 and 2 just above, 3 576, 4 1280, 5 1500, 6 4000, 7 9000), 8 offload on what tapsrv sends, 0x10
+# trusted checksums on what it receives.
+OFFLOAD, TRUSTED = 0x08, 0x10
+LOW_CONFIGS = (OFFLOAD | 0, OFFLOAD | 1, OFFLOAD | 2, OFFLOAD | 3, OFFLOAD | 4, 0, 1, 2, 3, 4,
+               OFFLOAD | TRUSTED | 6, TRUSTED | 6)
+
+
+def frame_config_seeds(corpus):
+    """fuzz_frame's conversations under offload at 1500 and 9000 and at one MTU from the low end
+    or the middle each; a few single frames with trusted checksums."""
+    frames = [(n, d) for (t, n), d in corpus.files.items() if t == "fuzz_frame"]
+    convs = [(n, d) for n, d in frames if n.startswith("conv-")]
+    for i, (name, data) in enumerate(convs):
+        tag = name.rsplit("-", 1)[0]
+        for config in (OFFLOAD | 5, OFFLOAD | TRUSTED | 7, LOW_CONFIGS[i % len(LOW_CONFIGS)]):
+            corpus.add("fuzz_frame_config", "%02x-%s" % (config, tag), bytes([config]) + data)
+    singles = [(n, d) for n, d in frames if not n.startswith("conv-")]
+    for i, (name, data) in enumerate(singles[:8]):
+        config = (TRUSTED if i % 2 else OFFLOAD | TRUSTED) | 5
+        corpus.add("fuzz_frame_config", "%02x-frame" % config, bytes([config]) + data)
+
+
+def active_seeds(corpus):
+    """fuzz_tcp_active: after the config byte, an open byte (bits 0-3 the peers connected to,
+    0x10 no listener, 0x20 ECN asked for in our SYN), then the peers' answers."""
+    ts = options_input(None, None, False, (0, 0), [])
+    full = options_input(1460, 7, True, (0, 0), [])
+    synack = step(1, SYN | ACK, opts=full)
+    data = step(2, ACK | PSH, length=64, opts=ts)
+    fin = step(0x50, FIN | ACK, opts=ts)
+    established = synack + data + fin
+    for config in (0x00, 0x02, 0x1C, 0x40, 0x80, 0x03):
+        corpus.add("fuzz_tcp_active", "synack-%02x" % config, bytes([config, 0x01]) + established)
+    for name, open_byte, script in [
+        ("silent", 0x01, b""),
+        ("synack-bare", 0x01, step(1, SYN | ACK) + step(2, ACK | PSH, length=64) + step(0x50, FIN | ACK)),
+        ("synack-data-fin", 0x01, step(1, SYN | ACK | FIN, length=32, opts=full)),
+        ("rst-ack", 0x01, step(1, RST | ACK)),
+        ("rst-no-ack", 0x01, step(1, RST) + established),
+        ("rst-bad-ack", 0x01, step(1, RST | ACK, ack=100) + established),
+        ("bad-ack", 0x01, step(1, SYN | ACK, ack=100, opts=full) + established),
+        ("old-ack", 0x01, step(1, ACK, ack=-1) + established),
+        ("ack-no-syn", 0x01, step(1, ACK) + established),
+        ("simultaneous-ack", 0x01, step(1, SYN, opts=full) + step(2, ACK, opts=ts) + data + fin),
+        ("simultaneous-synack", 0x01,
+         step(1, SYN, opts=full) + step(2, SYN | ACK, seq=-1, opts=full) + data + fin),
+        ("simultaneous-rst", 0x01, step(1, SYN, opts=full) + step(2, RST)),
+        ("simultaneous-silent", 0x01, step(1, SYN, opts=full)),
+        ("four", 0x0F, b"".join(step(1, SYN | ACK, peer=p, opts=full) for p in range(4))),
+        ("no-listener", 0x11, synack + step(1, SYN, peer=1, opts=full) + data + fin),
+        ("with-listener", 0x01,
+         step(1, SYN, peer=1, opts=full) + step(2, ACK, peer=1, opts=ts) + established),
+        ("ecn", 0x21, step(1, SYN | ACK | ECE, opts=full) + data + step(2, ACK | CWR, opts=ts) + fin),
+        ("late-synack", 0x01, step(0xC3, SYN | ACK, opts=full) + data + fin),
+    ]:
+        corpus.add("fuzz_tcp_active", name, bytes([0x00, open_byte]) + script)
+
+
+def read_corpus(corpus, target):
+    d = os.path.join(corpus.out_dir, target)
+    for name in sorted(os.listdir(d)):
+        with open(os.path.join(d, name), "rb") as f:
+            corpus.files[(target, name)] = f.read()
+
+
+def derived(out_dir):
+    """The new targets' seeds only: the others, and fuzz_frame in particular, stay as they are."""
+    source = Corpus(out_dir)
+    read_corpus(source, "fuzz_frame")
+    frame_config_seeds(source)
+    active_seeds(source)
+    corpus = Corpus(out_dir)
+    corpus.files = OrderedDict((k, v) for k, v in source.files.items() if k[0] != "fuzz_frame")
+    return corpus
+
+
 def main():
+    if len(sys.argv) == 3 and sys.argv[1] == "--derived":
+        corpus = derived(sys.argv[2])
+        corpus.write()
+        print(" ".join("%s" % t for t in sorted({t for t, _ in corpus.files})))
+        return
     if len(sys.argv) != 3:
         sys.exit(__doc__)
     records = read_pcap(sys.argv[1])
@@ -332,6 +416,8 @@ def main():
     segment_seeds(corpus, records)
     script_seeds(corpus, convs)
     handcrafted(corpus)
+    frame_config_seeds(corpus)
+    active_seeds(corpus)
     corpus.write()
     counts = {}
     for target, _ in corpus.files:
