@@ -49,9 +49,9 @@ TEST_SUITE("app.config") {
     }
   }
 
-  // BUG: parse_ipv4() hands std::string{text}.c_str() to inet_pton() (src/app/config.cpp:86),
-  // so a string_view with an embedded NUL is parsed only up to the NUL and the rest is ignored:
-  // "10.0.0.2\0junk" is accepted as 10.0.0.2. Unreachable from argv (C strings), but the
+  // Regression (fixed): parse_ipv4() handed std::string{text}.c_str() to inet_pton(), so a
+  // string_view with an embedded NUL was parsed only up to the NUL and the rest ignored:
+  // "10.0.0.2\0junk" was accepted as 10.0.0.2. Unreachable from argv (C strings), but the
   // function takes any string_view and promises a whole-text parse.
   TEST_CASE("parse_ipv4 rejects text with an embedded NUL") {
     CHECK_FALSE(parse_ipv4(std::string_view{"10.0.0.2\0junk", 13}).has_value());
@@ -318,9 +318,9 @@ TEST_SUITE("app.config") {
     CHECK(contains(error_of(o), "outside 10.0.0.0/24"));
   }
 
-  // BUG: make_config() applies check_unicast() to --ip only (src/app/config.cpp:134). With a
-  // short prefix the subnet contains loopback, multicast and class E addresses, and --gateway
-  // (line 193) and --host-ip (line 176) accept them, e.g. a multicast gateway 224.0.0.1 for
+  // Regression (fixed): make_config() applied check_unicast() to --ip only. With a short
+  // prefix the subnet contains loopback, multicast and class E addresses, and --gateway and
+  // --host-ip accepted them, e.g. a multicast gateway 224.0.0.1 for
   // --ip 200.0.0.2/2, or --host-ip 127.0.0.1 for --ip 100.0.0.2/1.
   TEST_CASE("--gateway and --host-ip must be unicast host addresses too") {
     Options o;
@@ -341,9 +341,9 @@ TEST_SUITE("app.config") {
     }
   }
 
-  // BUG: default_host_address() (src/app/config.cpp:75-80) takes the first address of the
-  // subnet without the check_unicast() that --ip gets, so --ip 10.0.0.2/4 (network 0.0.0.0/4)
-  // gives the kernel's side 0.0.0.1, an address of "this network" (0/8) that no host may own.
+  // Regression (fixed): default_host_address() took the first address of the subnet without
+  // the check_unicast() that --ip gets, so --ip 10.0.0.2/4 (network 0.0.0.0/4) gave the
+  // kernel's side 0.0.0.1, an address of "this network" (0/8) that no host may own.
   TEST_CASE("the derived host address is a unicast host address") {
     Options o;
     o.ip = "10.0.0.2/4";

@@ -79,10 +79,10 @@ TEST_SUITE("link.neighbor_table") {
     CHECK_FALSE(t.contains(kIpA, kT0 + 110s));
   }
 
-  // BUG: NeighborTable::learn() reports an entry that had already expired (but was not yet
-  // erased by a lookup) as Refreshed, even with a different MAC; it is a new binding and should
-  // be New (src/link/neighbor_table.cpp:20-22). LinkLayer always calls contains() first, which
-  // erases the stale entry, so today only direct users of the table see the wrong answer.
+  // Regression (fixed): NeighborTable::learn() reported an entry that had already expired (but
+  // was not yet erased by a lookup) as Refreshed, even with a different MAC; it is a new
+  // binding, so New. (LinkLayer calls contains() first, which erases the stale entry, so only
+  // direct users of the table saw the wrong answer.)
   TEST_CASE("a binding learned after expiry is New, not Refreshed") {
     NeighborTable t{{.reachable_time = 60s}};
     t.learn(kIpA, kMacA, kT0);
