@@ -176,10 +176,11 @@ int stats(const ClientOptions& o, std::FILE* file) {
     const auto kind = line.substr(0, a);
     const auto name = line.substr(a + 1, b - a - 1);
     const auto value = parse_u64(line.substr(b + 1));
-    if (!value || name.empty() || (kind != "counter" && kind != "drop")) {
+    if (!value || name.empty() || (kind != "counter" && kind != "drop" && kind != "tx_drop")) {
       reader.malformed("bad counter line");
     }
-    (kind == "counter" ? s.counters : s.drops).push_back({std::string{name}, *value});
+    auto& into = kind == "counter" ? s.counters : kind == "drop" ? s.drops : s.tx_drops;
+    into.push_back({std::string{name}, *value});
   }
   Output out{file};
   out.put(o.prometheus ? stats_prometheus(s) : o.json ? stats_json(s) : stats_text(s));

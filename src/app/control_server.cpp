@@ -130,6 +130,9 @@ void ControlServer::start(Client& c, const Request& r) {
     for (const auto& v : s.drops) {
       fmt::format_to(std::back_inserter(c.out), "drop {} {}\n", v.name, v.value);
     }
+    for (const auto& v : s.tx_drops) {
+      fmt::format_to(std::back_inserter(c.out), "tx_drop {} {}\n", v.name, v.value);
+    }
     c.out += "end\n";
     c.closing = true;
     return;
