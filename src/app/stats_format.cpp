@@ -31,6 +31,25 @@ std::string label_value(std::string_view s) {
   return out;
 }
 
+// "TITLE:" then one "  name value" line per value.
+void append_text_section(std::string& out, std::string_view title,
+                         const std::vector<NamedValue>& values) {
+  fmt::format_to(std::back_inserter(out), "{}:\n", title);
+  for (const auto& v : values) {
+    fmt::format_to(std::back_inserter(out), "  {:<36} {}\n", v.name, v.value);
+  }
+}
+
+// One counter family with a reason label: HELP and TYPE, then one sample per reason.
+void append_reason_family(std::string& out, std::string_view metric, std::string_view help,
+                          const std::vector<NamedValue>& reasons) {
+  auto it = std::back_inserter(out);
+  fmt::format_to(it, "# HELP {} {}\n# TYPE {} counter\n", metric, help, metric);
+  for (const auto& r : reasons) {
+    fmt::format_to(it, "{}{{reason=\"{}\"}} {}\n", metric, label_value(r.name), r.value);
+  }
+}
+
 }  // namespace
 
 StatsSnapshot snapshot_of(const Stats& stats) {
@@ -51,18 +70,10 @@ StatsSnapshot snapshot_of(const Stats& stats) {
 }
 
 std::string stats_text(const StatsSnapshot& s) {
-  std::string out = "counters:\n";
-  for (const auto& c : s.counters) {
-    fmt::format_to(std::back_inserter(out), "  {:<36} {}\n", c.name, c.value);
-  }
-  out += "drops:\n";
-  for (const auto& d : s.drops) {
-    fmt::format_to(std::back_inserter(out), "  {:<36} {}\n", d.name, d.value);
-  }
-  out += "tx_drops:\n";
-  for (const auto& d : s.tx_drops) {
-    fmt::format_to(std::back_inserter(out), "  {:<36} {}\n", d.name, d.value);
-  }
+  std::string out;
+  append_text_section(out, "counters", s.counters);
+  append_text_section(out, "drops", s.drops);
+  append_text_section(out, "tx_drops", s.tx_drops);
   return out;
 }
 
@@ -86,16 +97,10 @@ std::string stats_prometheus(const StatsSnapshot& s) {
     fmt::format_to(it, "# TYPE tapsrv_{}_total counter\n", c.name);
     fmt::format_to(it, "tapsrv_{}_total {}\n", c.name, c.value);
   }
-  out += "# HELP tapsrv_drops_total Frames and segments tapsrv dropped, by reason.\n";
-  out += "# TYPE tapsrv_drops_total counter\n";
-  for (const auto& d : s.drops) {
-    fmt::format_to(it, "tapsrv_drops_total{{reason=\"{}\"}} {}\n", label_value(d.name), d.value);
-  }
-  out += "# HELP tapsrv_tx_drops_total Frames of tapsrv's own that could not be sent, by reason.\n";
-  out += "# TYPE tapsrv_tx_drops_total counter\n";
-  for (const auto& d : s.tx_drops) {
-    fmt::format_to(it, "tapsrv_tx_drops_total{{reason=\"{}\"}} {}\n", label_value(d.name), d.value);
-  }
+  append_reason_family(out, "tapsrv_drops_total", "Frames and segments tapsrv dropped, by reason.",
+                       s.drops);
+  append_reason_family(out, "tapsrv_tx_drops_total",
+                       "Frames of tapsrv's own that could not be sent, by reason.", s.tx_drops);
   return out;
 }
 
