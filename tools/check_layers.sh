@@ -22,9 +22,14 @@ declare -A allowed=(
 pure=(core wire link ip tcp service stack)
 breaches=()
 
+# layer_dirs LAYER: its folders (app has no public headers).
+layer_dirs() {
+  dirs=("src/$1")
+  [ "$1" = app ] || dirs+=("include/tapsrv/$1")
+}
+
 for layer in "${!allowed[@]}"; do
-  dirs=("src/$layer")
-  [ "$layer" = app ] || dirs+=("include/tapsrv/$layer")
+  layer_dirs "$layer"
   for d in "${dirs[@]}"; do
     [ -d "$d" ] || breaches+=("$d: the layer's folder is missing")
   done
@@ -33,8 +38,7 @@ done
 
 # Includes: "tapsrv/<layer>/..." from a file of layer L must name a layer allowed for L.
 for layer in "${!allowed[@]}"; do
-  dirs=("src/$layer")
-  [ "$layer" = app ] || dirs+=("include/tapsrv/$layer")
+  layer_dirs "$layer"
   while IFS=: read -r file line text; do
     used=$(sed -E 's|.*#include "tapsrv/([a-z]+)/.*|\1|' <<<"$text")
     [[ " ${allowed[$layer]} " == *" $used "* ]] ||
