@@ -30,12 +30,6 @@ void notify_ready(std::string_view status) noexcept {
   }
 }
 
-void notify_status(std::string_view status) noexcept {
-  try {
-    notify("STATUS=" + one_line(status));
-  } catch (...) {}
-}
-
 void notify_stopping() noexcept { notify("STOPPING=1"); }
 
 }  // namespace tapsrv::io

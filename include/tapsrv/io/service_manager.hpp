@@ -8,8 +8,6 @@ namespace tapsrv::io {
 
 /// READY=1 with a one-line STATUS=: the TAP is up and every port listens.
 void notify_ready(std::string_view status) noexcept;
-/// STATUS= alone, e.g. a summary that changed.
-void notify_status(std::string_view status) noexcept;
 /// STOPPING=1: shutdown has begun (connections are being reset).
 void notify_stopping() noexcept;
 
