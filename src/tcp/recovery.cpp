@@ -34,7 +34,9 @@ class Connection::AckDelivery final : public DeliverySink {
     if (by_sack) { sacked += bytes; }
     // RFC 7323 §4.3: TSecr is TS.Recent, the TSval of a segment at the left edge when it
     // arrived; one older than the resend's own TSval cannot be the resend's echo.
-    const bool echo_predates = echo_ && static_cast<std::int32_t>(*echo_ - c_.ts_clock(s.xmit)) < 0;
+    // Only a resent range can be ambiguous, so only its TSval is worked out.
+    const bool echo_predates = echo_ && s.has(SentSegment::kEverRetrans) &&
+                               static_cast<std::int32_t>(*echo_ - c_.ts_clock(s.xmit)) < 0;
     c_.rack_.on_delivered(s, now_, c_.min_rtt_, echo_predates);
     c_.rate_.on_delivered(s, bytes);
     if (s.has(SentSegment::kEverRetrans)) { return; }
